@@ -1,0 +1,149 @@
+//! The CRM's HTTP API: handlers, request and response types, errors as problem+json, and
+//! the OpenAPI document. [`build_app`] assembles the whole application; the server binary
+//! and the integration tests both use it, so tests exercise exactly what runs.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+pub mod telemetry;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, web};
+use crm_store::Database;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi as _;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::{ApiError, ErrorCode, FieldError, Problem};
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone, Default)]
+pub struct ApiSettings {
+    /// Origins allowed to call the API from a browser; `*` allows any. Empty: no CORS.
+    pub cors_origins: Vec<String>,
+}
+
+/// What every handler may reach: the database pool and the settings.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: Database,
+    /// HTTP-layer settings.
+    pub settings: ApiSettings,
+}
+
+impl AppState {
+    /// State over `db` with `settings`.
+    pub fn new(db: Database, settings: ApiSettings) -> Self {
+        Self { db, settings }
+    }
+}
+
+/// Collects the routes and the document they describe.
+fn assemble() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    let (app, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    (app, openapi::finish(doc))
+}
+
+/// The OpenAPI document of this API, exactly as served at [`OPENAPI_PATH`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    assemble().1
+}
+
+/// The OpenAPI document as committed in `openapi/openapi.json`: pretty JSON, newline-ended.
+pub fn openapi_json() -> String {
+    let mut json = serde_json::to_string_pretty(&openapi()).unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// Builds the application: routes, extractor configuration, fallback, documentation and
+/// middleware (request id, access log, CORS, compression).
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = cors(&state.settings);
+    let (app, doc) = assemble();
+    let table = routes::RouteTable::from_openapi(&doc);
+    app.app_data(web::Data::new(state))
+        .app_data(web::Data::new(table))
+        .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error))
+        .app_data(web::Data::new(routes::service::OpenApiDocument::new(&doc)))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from(OPENAPI_PATH)),
+        )
+        .default_service(web::to(routes::fallback))
+        .wrap(Compress::default())
+        .wrap(cors)
+        .wrap(TracingLogger::<telemetry::CrmRootSpan>::new())
+        .wrap(from_fn(request_id::middleware))
+}
+
+fn cors(settings: &ApiSettings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-api-key"),
+            request_id::X_REQUEST_ID.clone(),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            request_id::X_REQUEST_ID.clone(),
+        ])
+        .max_age(3600);
+    for origin in &settings.cors_origins {
+        cors = if origin == "*" {
+            cors.send_wildcard().allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}

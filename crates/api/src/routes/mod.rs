@@ -1,0 +1,88 @@
+//! Route registration. Every route goes through `utoipa_actix_web` so it cannot be missing
+//! from the OpenAPI document, and the fallback answers 404 or 405 (with `Allow`) by matching
+//! the request against that same document.
+
+pub mod reference;
+pub mod service;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::ApiError;
+
+/// Registers every documented route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(service::healthz)
+        .service(service::readyz)
+        .service(
+            scope("/api/v1")
+                .service(service::get_openapi)
+                .service(reference::list_industries)
+                .service(reference::list_regions),
+        );
+}
+
+/// Every documented path with the methods it accepts, for the 404/405 fallback.
+pub struct RouteTable {
+    routes: Vec<(ResourceDef, Vec<Method>)>,
+}
+
+impl RouteTable {
+    /// Builds the table from the OpenAPI document, plus the routes served outside it.
+    pub fn from_openapi(doc: &OpenApi) -> Self {
+        let mut routes: Vec<(ResourceDef, Vec<Method>)> = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        routes.push((ResourceDef::new("/docs"), vec![Method::GET]));
+        routes.push((ResourceDef::new("/docs/{tail}*"), vec![Method::GET]));
+        Self { routes }
+    }
+
+    /// The methods `path` accepts, or `None` when no route has this path.
+    pub fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        let mut found: Option<Vec<Method>> = None;
+        for (def, methods) in &self.routes {
+            if def.is_match(path) {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend(methods.iter().cloned());
+            }
+        }
+        found
+    }
+}
+
+/// Answers requests no route took: 405 with `Allow` when the path exists with other
+/// methods, 404 otherwise.
+pub async fn fallback(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    Err(match table.allowed(req.path()) {
+        Some(mut methods) if !methods.is_empty() => {
+            methods.sort_by_key(|m| m.to_string());
+            methods.dedup();
+            ApiError::MethodNotAllowed(methods)
+        }
+        _ => ApiError::NotFound,
+    })
+}

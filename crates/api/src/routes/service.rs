@@ -1,0 +1,79 @@
+//! Service endpoints for load balancers and orchestrators: liveness and readiness.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Health of the process or of its dependencies.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when healthy.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: answers 200 while the process runs, without touching the database.
+#[utoipa::path(
+    operation_id = "get_health",
+    tag = "service",
+    responses((status = 200, description = "The process is running.", body = Health)),
+    security(()),
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Health { status: "ok" })
+}
+
+/// Readiness: answers 200 when the database answers, 503 otherwise, so that a load balancer
+/// takes the instance out of rotation while its database is unreachable.
+#[utoipa::path(
+    operation_id = "get_readiness",
+    tag = "service",
+    responses(
+        (status = 200, description = "The database answers.", body = Health),
+        (status = 503, description = "The database does not answer.", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state
+        .db
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Health { status: "ok" }))
+}
+
+/// The OpenAPI document, serialised once at start.
+pub struct OpenApiDocument(String);
+
+impl OpenApiDocument {
+    /// Serialises `doc` for serving.
+    pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
+        Self(serde_json::to_string(doc).unwrap_or_default())
+    }
+}
+
+/// The OpenAPI 3.1 document of this API, the same as `openapi/openapi.json` in the source.
+#[utoipa::path(
+    operation_id = "get_openapi",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI document.", content_type = "application/json",
+        body = Object)),
+    security(()),
+)]
+#[get("/openapi.json")]
+pub async fn get_openapi(doc: web::Data<OpenApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}

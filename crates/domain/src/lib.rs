@@ -1,0 +1,6 @@
+//! The CRM's domain: value types that can only exist valid, the rules that govern them, and
+//! the reference data (industries, regions) that validation looks things up in.
+//!
+//! Nothing here does I/O or knows about HTTP or SQL; every function is plain and unit-tested.
+
+pub mod reference;

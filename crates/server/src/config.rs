@@ -1,0 +1,257 @@
+//! Typed configuration: built-in defaults, then an optional `crm.toml`, then `CRM_*`
+//! environment variables. A bad value stops the start with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, coloured when writing to a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A list given either as a TOML array or as a comma-separated string (`CRM_CORS_ORIGINS=a,b`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StringList {
+    /// `["a", "b"]`
+    List(Vec<String>),
+    /// `"a,b"`
+    Csv(String),
+}
+
+impl Default for StringList {
+    fn default() -> Self {
+        Self::List(Vec::new())
+    }
+}
+
+impl StringList {
+    /// The items, trimmed, empty ones dropped.
+    pub fn items(&self) -> Vec<String> {
+        let raw: Vec<&str> = match self {
+            Self::List(v) => v.iter().map(String::as_str).collect(),
+            Self::Csv(s) => s.split(',').collect(),
+        };
+        raw.into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Every setting of the server. Field names are the `crm.toml` keys; the environment
+/// variable is the name upper-cased with a `CRM_` prefix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address to listen on (`CRM_BIND`).
+    pub bind: SocketAddr,
+    /// Database URL (`CRM_DATABASE_URL`); unset means SQLite at `<data_dir>/crm.db`.
+    pub database_url: Option<String>,
+    /// Directory for the embedded database and local files (`CRM_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Secret for signing access tokens (`CRM_JWT_SECRET`); unset means one generated once and
+    /// kept in the data directory.
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<SecretString>,
+    /// Log filter in `tracing` syntax, e.g. `info` or `crm=debug,sqlx=warn` (`CRM_LOG`).
+    pub log: String,
+    /// `pretty` or `json` (`CRM_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Browser origins allowed by CORS, comma-separated; `*` for any (`CRM_CORS_ORIGINS`).
+    pub cors_origins: StringList,
+    /// Size of the database connection pool (`CRM_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+    /// HTTP worker threads; unset means one per core (`CRM_WORKERS`).
+    pub workers: Option<usize>,
+    /// Seconds that in-flight requests get to finish on shutdown (`CRM_SHUTDOWN_TIMEOUT`).
+    pub shutdown_timeout: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            jwt_secret: None,
+            log: "info".to_owned(),
+            log_format: LogFormat::Pretty,
+            cors_origins: StringList::default(),
+            db_max_connections: 10,
+            workers: None,
+            shutdown_timeout: 30,
+        }
+    }
+}
+
+/// Keys read from the environment; others with the `CRM_` prefix (such as the test suite's
+/// `CRM_TEST_DATABASE_URL`) are not configuration.
+const ENV_KEYS: &[&str] = &[
+    "bind",
+    "database_url",
+    "data_dir",
+    "jwt_secret",
+    "log",
+    "log_format",
+    "cors_origins",
+    "db_max_connections",
+    "workers",
+    "shutdown_timeout",
+];
+
+impl Config {
+    /// Loads defaults, then `file` (or `crm.toml` if present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                ));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("crm.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("crm.toml"));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("CRM_").only(ENV_KEYS));
+        let config: Config = figment.extract().map_err(describe)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.db_max_connections == 0 {
+            return Err("invalid configuration: `db_max_connections` (CRM_DB_MAX_CONNECTIONS) must be at least 1".to_owned());
+        }
+        if self.workers == Some(0) {
+            return Err(
+                "invalid configuration: `workers` (CRM_WORKERS) must be at least 1".to_owned(),
+            );
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            return Err("invalid configuration: `database_url` (CRM_DATABASE_URL) must start with sqlite:, postgres:// or postgresql://".to_owned());
+        }
+        for origin in self.cors_origins.items() {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(format!(
+                    "invalid configuration: `cors_origins` (CRM_CORS_ORIGINS) entry {origin:?} must be `*` or an origin such as https://app.example.com"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("crm.db").display()
+            ),
+        }
+    }
+}
+
+/// Formats figment's error so that each problem names its key and where the value came from.
+fn describe(err: figment::Error) -> String {
+    let lines: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &e.path.last() {
+                    Some(k) if m.name.contains("environment") => {
+                        format!(" (from CRM_{})", k.to_uppercase())
+                    }
+                    _ => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("invalid configuration: {}{source}", e.kind)
+            } else {
+                format!("invalid configuration for `{key}`{source}: {}", e.kind)
+            }
+        })
+        .collect();
+    lines.join("\n")
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        figment::Jail::expect_with(|_jail| {
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+            assert_eq!(
+                config.effective_database_url(),
+                "sqlite://data/crm.db?mode=rwc"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("crm.toml", "bind = \"0.0.0.0:9000\"\nlog_format = \"json\"\ncors_origins = [\"https://a.example\"]")?;
+            jail.set_env("CRM_BIND", "127.0.0.1:9001");
+            jail.set_env("CRM_TEST_DATABASE_URL", "postgres://ignored");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind.to_string(), "127.0.0.1:9001");
+            assert_eq!(config.log_format, LogFormat::Json);
+            assert_eq!(
+                config.cors_origins.items(),
+                vec!["https://a.example".to_owned()]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CRM_BIND", "not-an-address");
+            let err = Config::load(None).err().unwrap_or_default();
+            assert!(err.contains("`bind`") && err.contains("CRM_BIND"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CRM_LOG_FORMAT", "xml");
+            let err = Config::load(None).err().unwrap_or_default();
+            assert!(err.contains("log_format"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CRM_CORS_ORIGINS", "https://a.example, ftp://b");
+            let err = Config::load(None).err().unwrap_or_default();
+            assert!(err.contains("CRM_CORS_ORIGINS"), "{err}");
+            Ok(())
+        });
+    }
+}

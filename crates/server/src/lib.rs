@@ -1,0 +1,96 @@
+//! The `crm` server: configuration, telemetry, and starting the HTTP server with graceful
+//! shutdown. `main.rs` holds only the command line.
+
+pub mod config;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use actix_web::dev::{Server, ServerHandle};
+use crm_api::{ApiSettings, AppState, build_app};
+use crm_store::Database;
+
+pub use config::Config;
+
+/// Opens the configured database (creating the data directory for the embedded default)
+/// and applies pending migrations.
+pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let url = config.effective_database_url();
+    let db = crm_store::connect(&url, config.db_max_connections)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    Ok(db)
+}
+
+/// How the HTTP server runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Worker threads; `None` means one per core.
+    pub workers: Option<usize>,
+    /// Time in-flight requests get to finish on shutdown.
+    pub shutdown_timeout: Duration,
+    /// Whether SIGTERM and Ctrl-C stop the server (off in tests, which stop it themselves).
+    pub handle_signals: bool,
+}
+
+/// Starts serving `state` on `listener`. The returned server runs until stopped; with
+/// `handle_signals`, SIGTERM and Ctrl-C both stop it gracefully: it stops accepting, lets
+/// in-flight requests finish within the shutdown timeout, then exits.
+pub fn serve(
+    listener: TcpListener,
+    state: AppState,
+    options: &ServeOptions,
+) -> std::io::Result<Server> {
+    let mut server = HttpServer::new(move || build_app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(options.shutdown_timeout.as_secs())
+        .listen(listener)?;
+    if let Some(workers) = options.workers {
+        server = server.workers(workers);
+    }
+    let server = server.run();
+    if options.handle_signals {
+        tokio::spawn(stop_on_signal(server.handle()));
+    }
+    Ok(server)
+}
+
+async fn stop_on_signal(handle: ServerHandle) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("interrupt received; finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM received; finishing in-flight requests"),
+    }
+    handle.stop(true).await;
+}
+
+/// The API settings derived from the configuration.
+pub fn api_settings(config: &Config) -> ApiSettings {
+    ApiSettings {
+        cors_origins: config.cors_origins.items(),
+    }
+}

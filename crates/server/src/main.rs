@@ -1,0 +1,153 @@
+//! The `crm` command line: `serve` (the default), `migrate`, `openapi`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use crm_server::{Config, ServeOptions, api_settings, open_database, serve, telemetry};
+
+/// CRM backend: a JSON REST API for B2B sales, marketing and service teams.
+#[derive(Debug, Parser)]
+#[command(name = "crm", version, about)]
+struct Cli {
+    /// Configuration file (TOML); by default `crm.toml` in the working directory, if present.
+    #[arg(long, global = true, env = "CRM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations and serve the API (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
+    },
+    /// Print the OpenAPI document (as committed in openapi/openapi.json).
+    Openapi {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration (the default).
+    Up,
+    /// Roll back the latest migrations.
+    Down {
+        /// How many to roll back; all when omitted.
+        #[arg(long)]
+        steps: Option<u32>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi { output }) = &cli.command {
+        return print_openapi(output.as_deref());
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("crm: {message}");
+            return ExitCode::from(78);
+        }
+    };
+    if let Err(message) = telemetry::init(&config.log, config.log_format) {
+        eprintln!("crm: {message}");
+        return ExitCode::from(78);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("crm: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            None | Some(Command::Serve) => run_server(config).await,
+            Some(Command::Migrate { action }) => migrate(config, action).await,
+            Some(Command::Openapi { .. }) => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("crm: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_openapi(output: Option<&std::path::Path>) -> ExitCode {
+    let json = crm_api::openapi_json();
+    let result = match output {
+        Some(path) => std::fs::write(path, json),
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(json.as_bytes())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crm: cannot write the OpenAPI document: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_server(config: Config) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    crm_store::migrate_up(&db).await?;
+    let state = crm_api::AppState::new(db.clone(), api_settings(&config));
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (CRM_BIND): {e}", config.bind))?;
+    let options = ServeOptions {
+        workers: config.workers,
+        shutdown_timeout: Duration::from_secs(config.shutdown_timeout),
+        handle_signals: true,
+    };
+    let server = serve(listener, state, &options)?;
+    tracing::info!(
+        bind = %config.bind,
+        database = db_kind(&config),
+        "listening on http://{}; API docs at http://{}/docs/",
+        config.bind,
+        config.bind
+    );
+    server.await?;
+    db.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn db_kind(config: &Config) -> &'static str {
+    if config.effective_database_url().starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}
+
+async fn migrate(config: Config, action: Option<MigrateAction>) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    match action.unwrap_or(MigrateAction::Up) {
+        MigrateAction::Up => crm_store::migrate_up(&db).await?,
+        MigrateAction::Down { steps } => crm_store::migrate_down(&db, steps).await?,
+    }
+    tracing::info!("migrations done");
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Persistence of the CRM: connecting to SQLite or PostgreSQL with the settings each needs,
+//! running the migrations, and (in later modules) the entities and queries. Every query
+//! function takes `&impl ConnectionTrait` so that it composes inside a transaction.
+
+pub mod db;
+pub mod error;
+
+pub use db::{Database, begin_write, connect, migrate_down, migrate_up};
+pub use error::StoreError;
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend};

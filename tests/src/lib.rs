@@ -1,0 +1,239 @@
+//! Test harness: starts the real application on a loopback port over a fresh database
+//! (a temporary SQLite file, or a new PostgreSQL database when `CRM_TEST_DATABASE_URL` is
+//! set) and gives tests an HTTP client pointed at it.
+
+use std::net::TcpListener;
+use std::sync::Once;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use crm_api::{ApiSettings, AppState};
+use crm_server::ServeOptions;
+use crm_store::Database;
+use sea_orm::ConnectionTrait;
+
+/// A fresh, migrated database that is removed when dropped.
+pub struct TestDb {
+    /// The connection pool.
+    pub db: Database,
+    /// The URL the pool was opened with.
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    /// Creates an empty database (no migrations applied).
+    pub async fn empty() -> Self {
+        init_logging();
+        match std::env::var("CRM_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => Self::postgres(admin_url).await,
+            _ => Self::sqlite().await,
+        }
+    }
+
+    /// Creates a database with every migration applied.
+    pub async fn migrated() -> Self {
+        let test_db = Self::empty().await;
+        crm_store::migrate_up(&test_db.db)
+            .await
+            .expect("migrations apply");
+        test_db
+    }
+
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("crm.db").display());
+        let db = crm_store::connect(&url, 4).await.expect("open SQLite");
+        Self {
+            db,
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    async fn postgres(admin_url: String) -> Self {
+        let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = crm_store::connect(&admin_url, 1)
+            .await
+            .expect("connect to CRM_TEST_DATABASE_URL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let url = replace_database(&admin_url, &name);
+        let db = crm_store::connect(&url, 4)
+            .await
+            .expect("open test database");
+        Self {
+            db,
+            url,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        }
+    }
+}
+
+/// Points a PostgreSQL URL at another database, keeping credentials and parameters.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(admin) = crm_store::connect(&admin_url, 1).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The application running on a loopback port.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// A client with no default headers, cookies or redirects.
+    pub client: reqwest::Client,
+    /// The application's database.
+    pub test_db: TestDb,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// Starts the app over a fresh, migrated database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(ApiSettings::default()).await
+    }
+
+    /// Starts the app with the given HTTP settings.
+    pub async fn spawn_with(settings: ApiSettings) -> Self {
+        let test_db = TestDb::migrated().await;
+        let state = AppState::new(test_db.db.clone(), settings);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        let options = ServeOptions {
+            workers: Some(2),
+            shutdown_timeout: Duration::from_secs(1),
+            handle_signals: false,
+        };
+        let server = crm_server::serve(listener, state, &options).expect("start server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client,
+            test_db,
+            handle,
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Stops the server, letting in-flight requests finish.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Reads a response as JSON, asserting its status first.
+pub async fn json(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// Asserts that `response` is a problem document with `status` and `code`, and returns it.
+pub async fn problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = json(response, status).await;
+    assert_eq!(content_type, "application/problem+json", "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(!request_id.is_empty(), "X-Request-Id header missing");
+    assert_eq!(body["request_id"], request_id.as_str(), "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+    body
+}
+
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let filter = if filter.is_empty() || filter == "1" {
+                "debug".to_owned()
+            } else {
+                filter
+            };
+            let _ = crm_server::telemetry::init(&filter, crm_server::config::LogFormat::Pretty);
+        }
+    });
+}
