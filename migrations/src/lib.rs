@@ -3,12 +3,14 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod m20261122_000001_identity;
+
 /// The ordered list of migrations.
 pub struct Migrator;
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![Box::new(m20261122_000001_identity::Migration)]
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Once;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
+use crm_api::auth::AuthSettings;
 use crm_api::{ApiSettings, AppState};
+use crm_domain::access::Role;
 use crm_server::ServeOptions;
 use crm_store::Database;
 use sea_orm::ConnectionTrait;
@@ -143,7 +145,7 @@ impl TestApp {
     /// Starts the app with the given HTTP settings.
     pub async fn spawn_with(settings: ApiSettings) -> Self {
         let test_db = TestDb::migrated().await;
-        let state = AppState::new(test_db.db.clone(), settings);
+        let state = AppState::new(test_db.db.clone(), &auth_settings(), settings).expect("state");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
         let options = ServeOptions {
@@ -189,6 +191,102 @@ impl TestApp {
     /// Stops the server, letting in-flight requests finish.
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+    }
+}
+
+/// The signing secret the test server uses, so tests can forge tokens.
+pub const JWT_SECRET: &[u8] = b"test-secret-that-is-long-enough-for-hs256";
+/// The password every test account has.
+pub const PASSWORD: &str = "Test-password-42";
+
+/// Authentication settings of the test server: a known secret, one-second login locks.
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        jwt_secret: JWT_SECRET.to_vec(),
+        access_ttl: Duration::from_secs(900),
+        refresh_ttl: Duration::from_secs(3600),
+        lock_base_secs: 1,
+        hash_concurrency: 2,
+    }
+}
+
+fn password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crm_domain::password::hash(PASSWORD).expect("hash"))
+}
+
+/// A signed-in test account.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Account id.
+    pub id: uuid::Uuid,
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Access token.
+    pub token: String,
+    /// Refresh token.
+    pub refresh: String,
+}
+
+impl TestApp {
+    /// Creates an account with `role` (password [`PASSWORD`]) directly in the database.
+    pub async fn create_account(&self, role: Role) -> (uuid::Uuid, String) {
+        let username = format!(
+            "{}{}",
+            role.as_str(),
+            &uuid::Uuid::now_v7().simple().to_string()[20..]
+        );
+        let user = crm_store::users::insert(
+            &self.test_db.db,
+            crm_store::users::NewUser {
+                username: username.clone(),
+                display_name: format!("Test {}", role.as_str()),
+                email: None,
+                role: role.as_str().to_owned(),
+                region: None,
+                team: None,
+                password_hash: password_hash().to_owned(),
+            },
+        )
+        .await
+        .expect("insert user");
+        (user.id, username)
+    }
+
+    /// Creates an account with `role` and signs it in over HTTP.
+    pub async fn user(&self, role: Role) -> TestUser {
+        let (id, username) = self.create_account(role).await;
+        let body = self.login(&username, PASSWORD).await;
+        TestUser {
+            id,
+            username,
+            role,
+            token: body["access_token"].as_str().expect("token").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// Signs in; asserts 200.
+    pub async fn login(&self, username: &str, password: &str) -> serde_json::Value {
+        let response = self
+            .request(reqwest::Method::POST, "/api/v1/auth/login")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect("login sent");
+        json(response, 200).await
+    }
+
+    /// A request with a bearer token.
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.request(method, path).bearer_auth(token)
     }
 }
 

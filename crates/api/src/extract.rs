@@ -66,38 +66,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Parses a JSON document into `T`, mapping failures to problem errors with field paths.
+/// Parses a JSON document into `T`, mapping failures to problem errors with field paths:
+/// first the whole document's syntax (400), then its shape (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|err| ApiError::BadRequest {
+            code: ErrorCode::MalformedJson,
+            detail: format!(
+                "The body is not a single valid JSON document (line {}, column {}).",
+                err.line(),
+                err.column()
+            ),
+            errors: Vec::new(),
+        })?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let (code, message) = sanitize_serde_message(&inner.to_string());
-                let (field, message) = missing_field_path(&path, &inner.to_string(), message);
-                ApiError::Validation(vec![FieldError::new(field, code, message)])
-            }
-            serde_json::error::Category::Eof | serde_json::error::Category::Syntax => {
-                ApiError::BadRequest {
-                    code: ErrorCode::MalformedJson,
-                    detail: format!(
-                        "The body is not valid JSON (line {}, column {}).",
-                        inner.line(),
-                        inner.column()
-                    ),
-                    errors: Vec::new(),
-                }
-            }
-            serde_json::error::Category::Io => ApiError::internal(inner),
-        }
-    })?;
-    de.end().map_err(|_| ApiError::BadRequest {
-        code: ErrorCode::MalformedJson,
-        detail: "The body has trailing characters after the JSON document.".to_owned(),
-        errors: Vec::new(),
-    })?;
-    Ok(value)
+        let raw = err.into_inner().to_string();
+        let (code, message) = sanitize_serde_message(&raw);
+        let (field, message) = missing_field_path(&path, &raw, message);
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    })
 }
 
 /// serde reports a missing field at the path of its parent; name the field itself.

@@ -2,9 +2,12 @@
 //! the OpenAPI document. [`build_app`] assembles the whole application; the server binary
 //! and the integration tests both use it, so tests exercise exactly what runs.
 
+pub mod auth;
+pub mod concurrency;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod pagination;
 pub mod request_id;
 pub mod routes;
 pub mod telemetry;
@@ -33,19 +36,29 @@ pub struct ApiSettings {
     pub cors_origins: Vec<String>,
 }
 
-/// What every handler may reach: the database pool and the settings.
+/// What every handler may reach: the database pool, authentication and the settings.
 #[derive(Clone)]
 pub struct AppState {
     /// The connection pool.
     pub db: Database,
+    /// Token signing, password hashing.
+    pub auth: std::sync::Arc<auth::Auth>,
     /// HTTP-layer settings.
     pub settings: ApiSettings,
 }
 
 impl AppState {
-    /// State over `db` with `settings`.
-    pub fn new(db: Database, settings: ApiSettings) -> Self {
-        Self { db, settings }
+    /// State over `db` with the given authentication and HTTP settings.
+    pub fn new(
+        db: Database,
+        auth: &auth::AuthSettings,
+        settings: ApiSettings,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            db,
+            auth: std::sync::Arc::new(auth::Auth::new(auth)?),
+            settings,
+        })
     }
 }
 

@@ -2,8 +2,9 @@
 //! collected from the handlers' `#[utoipa::path]` attributes as they are registered, and a
 //! final pass that gives every operation the shared problem+json error response.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorCode, FieldError, PROBLEM_JSON, Problem};
 
@@ -22,11 +23,44 @@ lists paginated by `limit` and an opaque `cursor`.",
     servers((url = "/", description = "This server")),
     tags(
         (name = "service", description = "Liveness and readiness for load balancers."),
+        (name = "auth", description = "Signing in and out, token refresh, the signed-in user."),
+        (name = "users", description = "Accounts and roles (admins; managers read)."),
+        (name = "api-keys", description = "Keys for integrators that push leads in (admins)."),
         (name = "reference", description = "National classifications that records refer to: industries (GB/T 4754-2017) and provinces (GB/T 2260)."),
     ),
     components(schemas(Problem, FieldError, ErrorCode)),
+    modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
+
+/// Declares how callers authenticate: people with a bearer access token, integrators with
+/// an API key.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `POST /api/v1/auth/login` or `/auth/refresh`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "Integrator key created by an admin (`POST /api/v1/api-keys`).",
+            ))),
+        );
+    }
+}
 
 /// Name of the shared error response in `components.responses`.
 const PROBLEM_RESPONSE: &str = "Problem";

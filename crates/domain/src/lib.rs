@@ -3,4 +3,7 @@
 //!
 //! Nothing here does I/O or knows about HTTP or SQL; every function is plain and unit-tested.
 
+pub mod access;
+pub mod account;
+pub mod password;
 pub mod reference;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// Log output format.
@@ -77,6 +77,17 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Seconds that in-flight requests get to finish on shutdown (`CRM_SHUTDOWN_TIMEOUT`).
     pub shutdown_timeout: u64,
+    /// Lifetime of access tokens in seconds (`CRM_ACCESS_TOKEN_TTL`).
+    pub access_token_ttl: u64,
+    /// Lifetime of refresh tokens in seconds (`CRM_REFRESH_TOKEN_TTL`).
+    pub refresh_token_ttl: u64,
+    /// First lock, in seconds, after five failed logins in a row for one username; doubles
+    /// with each further failure up to 15 minutes (`CRM_LOGIN_LOCK_SECONDS`).
+    pub login_lock_seconds: i64,
+    /// Password of the `admin` account created on first start (`CRM_ADMIN_PASSWORD`); when
+    /// unset, one is generated and printed once.
+    #[serde(skip_serializing)]
+    pub admin_password: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -92,6 +103,10 @@ impl Default for Config {
             db_max_connections: 10,
             workers: None,
             shutdown_timeout: 30,
+            access_token_ttl: 15 * 60,
+            refresh_token_ttl: 30 * 24 * 3600,
+            login_lock_seconds: 30,
+            admin_password: None,
         }
     }
 }
@@ -109,6 +124,10 @@ const ENV_KEYS: &[&str] = &[
     "db_max_connections",
     "workers",
     "shutdown_timeout",
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "login_lock_seconds",
+    "admin_password",
 ];
 
 impl Config {
@@ -142,6 +161,23 @@ impl Config {
             return Err(
                 "invalid configuration: `workers` (CRM_WORKERS) must be at least 1".to_owned(),
             );
+        }
+        if !(60..=24 * 3600).contains(&self.access_token_ttl) {
+            return Err("invalid configuration: `access_token_ttl` (CRM_ACCESS_TOKEN_TTL) must be 60 to 86400 seconds".to_owned());
+        }
+        if !(3600..=365 * 24 * 3600).contains(&self.refresh_token_ttl) {
+            return Err("invalid configuration: `refresh_token_ttl` (CRM_REFRESH_TOKEN_TTL) must be 3600 to 31536000 seconds".to_owned());
+        }
+        if !(1..=900).contains(&self.login_lock_seconds) {
+            return Err("invalid configuration: `login_lock_seconds` (CRM_LOGIN_LOCK_SECONDS) must be 1 to 900".to_owned());
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose_secret().len() < crm_api::auth::MIN_SECRET_LEN
+        {
+            return Err(format!(
+                "invalid configuration: `jwt_secret` (CRM_JWT_SECRET) must be at least {} bytes long",
+                crm_api::auth::MIN_SECRET_LEN
+            ));
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:")

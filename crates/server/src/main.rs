@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use crm_server::{Config, ServeOptions, api_settings, open_database, serve, telemetry};
+use crm_domain::access::Role;
+use crm_server::{Config, ServeOptions, api_settings, identity, open_database, serve, telemetry};
 
 /// CRM backend: a JSON REST API for B2B sales, marketing and service teams.
 #[derive(Debug, Parser)]
-#[command(name = "crm", version, about)]
+#[command(name = "crm", version)]
 struct Cli {
     /// Configuration file (TOML); by default `crm.toml` in the working directory, if present.
     #[arg(long, global = true, env = "CRM_CONFIG")]
@@ -27,6 +28,31 @@ enum Command {
     Migrate {
         #[command(subcommand)]
         action: Option<MigrateAction>,
+    },
+    /// Create an account. The password is read from standard input with --password-stdin,
+    /// otherwise generated and printed once.
+    CreateUser {
+        /// Login name (3–32 characters: letters, digits, '.', '_', '-').
+        #[arg(long)]
+        username: String,
+        /// Role: admin, manager, sales or service.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Name shown to people; defaults to the username.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Province code (GB/T 2260), e.g. 44.
+        #[arg(long)]
+        region: Option<String>,
+        /// Team name.
+        #[arg(long)]
+        team: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
     Openapi {
@@ -78,6 +104,33 @@ fn main() -> ExitCode {
         match cli.command {
             None | Some(Command::Serve) => run_server(config).await,
             Some(Command::Migrate { action }) => migrate(config, action).await,
+            Some(Command::CreateUser {
+                username,
+                role,
+                display_name,
+                email,
+                region,
+                team,
+                password_stdin,
+            }) => {
+                let (password, generated) = if password_stdin {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+                } else {
+                    (identity::generate_password(), true)
+                };
+                let account = identity::NewAccount {
+                    display_name: display_name.unwrap_or_else(|| username.clone()),
+                    username,
+                    email,
+                    role,
+                    region,
+                    team,
+                    password: password.clone(),
+                };
+                create_user(config, account, generated.then_some(password)).await
+            }
             Some(Command::Openapi { .. }) => Ok(()),
         }
     });
@@ -112,7 +165,10 @@ fn print_openapi(output: Option<&std::path::Path>) -> ExitCode {
 async fn run_server(config: Config) -> anyhow::Result<()> {
     let db = open_database(&config).await?;
     crm_store::migrate_up(&db).await?;
-    let state = crm_api::AppState::new(db.clone(), api_settings(&config));
+    identity::bootstrap_admin(&db, &config).await?;
+    let auth = identity::auth_settings(&config)?;
+    let state = crm_api::AppState::new(db.clone(), &auth, api_settings(&config))
+        .map_err(|e| anyhow::anyhow!(e))?;
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (CRM_BIND): {e}", config.bind))?;
     let options = ServeOptions {
@@ -149,5 +205,27 @@ async fn migrate(config: Config, action: Option<MigrateAction>) -> anyhow::Resul
         MigrateAction::Down { steps } => crm_store::migrate_down(&db, steps).await?,
     }
     tracing::info!("migrations done");
+    Ok(())
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "must be admin, manager, sales or service".to_owned())
+}
+
+async fn create_user(
+    config: Config,
+    account: identity::NewAccount,
+    show: Option<String>,
+) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    crm_store::migrate_up(&db).await?;
+    let user = identity::create_account(&db, account).await?;
+    println!(
+        "created {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
+    if let Some(password) = show {
+        println!("password (shown only this once): {password}");
+    }
     Ok(())
 }

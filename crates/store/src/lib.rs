@@ -2,8 +2,12 @@
 //! running the migrations, and (in later modules) the entities and queries. Every query
 //! function takes `&impl ConnectionTrait` so that it composes inside a transaction.
 
+pub mod api_keys;
 pub mod db;
 pub mod error;
+pub mod login_throttle;
+pub mod refresh_tokens;
+pub mod users;
 
 pub use db::{Database, begin_write, connect, migrate_down, migrate_up};
 pub use error::StoreError;

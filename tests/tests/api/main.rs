@@ -1,7 +1,11 @@
 //! The integration suite: one binary, every test against the real app over HTTP on a fresh
 //! database (SQLite by default, PostgreSQL when `CRM_TEST_DATABASE_URL` is set).
 
+mod api_keys;
+mod auth;
+mod matrix;
 mod migrations;
 mod openapi;
 mod reference;
 mod service;
+mod users;

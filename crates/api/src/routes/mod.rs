@@ -2,8 +2,12 @@
 //! from the OpenAPI document, and the fallback answers 404 or 405 (with `Allow`) by matching
 //! the request against that same document.
 
+pub mod api_keys;
+pub mod auth;
+pub mod me;
 pub mod reference;
 pub mod service;
+pub mod users;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
@@ -22,7 +26,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
             scope("/api/v1")
                 .service(service::get_openapi)
                 .service(reference::list_industries)
-                .service(reference::list_regions),
+                .service(reference::list_regions)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(me::get_me)
+                .service(me::change_my_password)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(api_keys::list_api_keys)
+                .service(api_keys::create_api_key)
+                .service(api_keys::delete_api_key),
         );
 }
 

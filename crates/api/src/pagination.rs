@@ -1,0 +1,66 @@
+//! Keyset pagination: `limit` (1–200, default 50) and an opaque `cursor` naming the last
+//! item of the previous page. Pages are stable under inserts.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// Default page size.
+pub const DEFAULT_LIMIT: u64 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: u64 = 200;
+
+/// Page parameters shared by every list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1–200.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page; omit for the first page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size, checked.
+    pub fn limit(&self) -> Result<u64, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(invalid("limit", "must be between 1 and 200")),
+        }
+    }
+
+    /// The id after which the page starts, decoded from the cursor.
+    pub fn after_id(&self) -> Result<Option<Uuid>, ApiError> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+            .map(Some)
+            .ok_or_else(|| invalid("cursor", "is not a cursor returned by this list"))
+    }
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::BadRequest {
+        code: ErrorCode::InvalidParameter,
+        detail: format!("The query parameter `{field}` {message}."),
+        errors: vec![FieldError::new(field, "invalid_value", message)],
+    }
+}
+
+/// The cursor to send for the page after one whose last item is `last`, when the page was
+/// full (a shorter page is the last one).
+pub fn next_cursor(last: Option<Uuid>, page_len: usize, limit: u64) -> Option<String> {
+    let full = u64::try_from(page_len).unwrap_or(u64::MAX) >= limit;
+    last.filter(|_| full)
+        .map(|id| URL_SAFE_NO_PAD.encode(id.as_bytes()))
+}
