@@ -133,6 +133,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The application's database.
     pub test_db: TestDb,
+    /// Where the application stores attachment bytes.
+    pub files_dir: tempfile::TempDir,
     handle: ServerHandle,
 }
 
@@ -145,7 +147,13 @@ impl TestApp {
     /// Starts the app with the given HTTP settings.
     pub async fn spawn_with(settings: ApiSettings) -> Self {
         let test_db = TestDb::migrated().await;
-        let state = AppState::new(test_db.db.clone(), &auth_settings(), settings).expect("state");
+        let files_dir = tempfile::tempdir().expect("temporary directory");
+        let files = std::sync::Arc::new(
+            object_store::local::LocalFileSystem::new_with_prefix(files_dir.path())
+                .expect("file store"),
+        );
+        let state =
+            AppState::new(test_db.db.clone(), files, &auth_settings(), settings).expect("state");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
         let options = ServeOptions {
@@ -165,6 +173,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client,
             test_db,
+            files_dir,
             handle,
         }
     }
@@ -279,6 +288,21 @@ impl TestApp {
         json(response, 200).await
     }
 
+    /// Creates a customer as the holder of `token` from `body` (see [`customer_body`]); asserts 201.
+    pub async fn create_customer(
+        &self,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let response = self
+            .as_user(reqwest::Method::POST, "/api/v1/customers", token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        json(response, 201).await
+    }
+
     /// A request with a bearer token.
     pub fn as_user(
         &self,
@@ -334,4 +358,29 @@ fn init_logging() {
             let _ = crm_server::telemetry::init(&filter, crm_server::config::LogFormat::Pretty);
         }
     });
+}
+
+/// A valid, random unified social credit code registered in Guangdong (`44`).
+pub fn random_uscc() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let seed = uuid::Uuid::new_v4();
+    let tail: String = seed.as_bytes()[..9]
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % 31] as char)
+        .collect();
+    crm_domain::customer::Uscc::with_check(&format!("914403{}", &format!("{tail}00000000")[..11]))
+        .expect("17 symbols")
+        .to_string()
+}
+
+/// A valid new-customer body with one primary contact and the given name.
+pub fn customer_body(name: &str) -> serde_json::Value {
+    let mobile = format!("139{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000);
+    serde_json::json!({
+        "name": name,
+        "uscc": random_uscc(),
+        "industry_code": "C35",
+        "customer_type": "potential",
+        "contacts": [{"name": "张伟", "title": "采购经理", "mobile": mobile, "is_primary": true}]
+    })
 }

@@ -43,20 +43,25 @@ pub struct AppState {
     pub db: Database,
     /// Token signing, password hashing.
     pub auth: std::sync::Arc<auth::Auth>,
+    /// Where attachment bytes are kept.
+    pub files: std::sync::Arc<dyn object_store::ObjectStore>,
     /// HTTP-layer settings.
     pub settings: ApiSettings,
 }
 
 impl AppState {
-    /// State over `db` with the given authentication and HTTP settings.
+    /// State over `db`, storing files in `files`, with the given authentication and HTTP
+    /// settings.
     pub fn new(
         db: Database,
+        files: std::sync::Arc<dyn object_store::ObjectStore>,
         auth: &auth::AuthSettings,
         settings: ApiSettings,
     ) -> Result<Self, String> {
         Ok(Self {
             db,
             auth: std::sync::Arc::new(auth::Auth::new(auth)?),
+            files,
             settings,
         })
     }

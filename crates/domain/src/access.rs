@@ -80,6 +80,28 @@ pub enum Action {
     ManageApiKeys,
     /// Read reference data (industries, regions).
     ReadReference,
+    /// Read the customers one can see (and their contacts, tags, history).
+    ReadCustomers,
+    /// Create customers (owned by oneself unless one may assign owners).
+    CreateCustomer,
+    /// Edit the customers one can see: fields, contacts, tags.
+    EditCustomer,
+    /// Give a customer to another owner.
+    AssignOwner,
+    /// Archive and restore customers.
+    ArchiveCustomer,
+    /// Merge two customers.
+    MergeCustomers,
+    /// Irreversibly remove a customer's personal data.
+    PurgeCustomer,
+    /// Pin a customer's tier by hand.
+    PinTier,
+    /// Change the tier policy.
+    EditTierPolicy,
+    /// Add a tag to the catalogue.
+    CreateTag,
+    /// Rename, merge and delete tags.
+    ManageTags,
 }
 
 /// Whether `role` may take `action` on a record it can see.
@@ -87,7 +109,12 @@ pub fn permits(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;
     match action {
-        ReadReference => true,
+        ReadReference | ReadCustomers => true,
+        CreateCustomer | EditCustomer | CreateTag => matches!(role, Admin | Manager | Sales),
+        AssignOwner | ArchiveCustomer | MergeCustomers | PinTier | EditTierPolicy | ManageTags => {
+            matches!(role, Admin | Manager)
+        }
+        PurgeCustomer => role == Admin,
         ReadUsers => matches!(role, Admin | Manager),
         ManageUsers | ManageApiKeys => role == Admin,
     }
@@ -127,6 +154,18 @@ mod tests {
         assert!(permits(Role::Manager, Action::ReadUsers));
         assert!(!permits(Role::Sales, Action::ReadUsers));
         assert!(!permits(Role::Service, Action::ReadUsers));
+    }
+
+    #[test]
+    fn customer_actions_follow_the_roles() {
+        for role in Role::ALL {
+            let manages = matches!(role, Role::Admin | Role::Manager);
+            assert_eq!(permits(role, Action::AssignOwner), manages);
+            assert_eq!(permits(role, Action::MergeCustomers), manages);
+            assert_eq!(permits(role, Action::EditCustomer), role != Role::Service);
+            assert_eq!(permits(role, Action::PurgeCustomer), role == Role::Admin);
+            assert!(permits(role, Action::ReadCustomers));
+        }
     }
 
     #[test]

@@ -5,5 +5,8 @@
 
 pub mod access;
 pub mod account;
+pub mod customer;
 pub mod password;
+pub mod privacy;
 pub mod reference;
+pub mod tier;

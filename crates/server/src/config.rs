@@ -84,6 +84,10 @@ pub struct Config {
     /// First lock, in seconds, after five failed logins in a row for one username; doubles
     /// with each further failure up to 15 minutes (`CRM_LOGIN_LOCK_SECONDS`).
     pub login_lock_seconds: i64,
+    /// Where attachments are stored (`CRM_STORAGE_URL`): unset for `<data_dir>/attachments`,
+    /// `file:///path` for another directory, or `s3://bucket/prefix` for an S3-compatible
+    /// store configured by the usual `AWS_*` variables (`AWS_ENDPOINT` for non-AWS stores).
+    pub storage_url: Option<String>,
     /// Password of the `admin` account created on first start (`CRM_ADMIN_PASSWORD`); when
     /// unset, one is generated and printed once.
     #[serde(skip_serializing)]
@@ -107,6 +111,7 @@ impl Default for Config {
             refresh_token_ttl: 30 * 24 * 3600,
             login_lock_seconds: 30,
             admin_password: None,
+            storage_url: None,
         }
     }
 }
@@ -128,6 +133,7 @@ const ENV_KEYS: &[&str] = &[
     "refresh_token_ttl",
     "login_lock_seconds",
     "admin_password",
+    "storage_url",
 ];
 
 impl Config {
@@ -178,6 +184,11 @@ impl Config {
                 "invalid configuration: `jwt_secret` (CRM_JWT_SECRET) must be at least {} bytes long",
                 crm_api::auth::MIN_SECRET_LEN
             ));
+        }
+        if let Some(url) = &self.storage_url
+            && !(url.starts_with("file:///") || url.starts_with("s3://"))
+        {
+            return Err("invalid configuration: `storage_url` (CRM_STORAGE_URL) must start with file:/// or s3://".to_owned());
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("sqlite:")

@@ -33,6 +33,37 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     Ok(db)
 }
 
+/// The store for attachment bytes: a directory under the data directory by default.
+pub fn file_store(
+    config: &Config,
+) -> anyhow::Result<std::sync::Arc<dyn object_store::ObjectStore>> {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::local::LocalFileSystem;
+    let local =
+        |dir: std::path::PathBuf| -> anyhow::Result<std::sync::Arc<dyn object_store::ObjectStore>> {
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                anyhow::anyhow!("cannot create attachment directory {}: {e}", dir.display())
+            })?;
+            Ok(std::sync::Arc::new(LocalFileSystem::new_with_prefix(&dir)?))
+        };
+    match config.storage_url.as_deref() {
+        None => local(config.data_dir.join("attachments")),
+        Some(url) if url.starts_with("file://") => {
+            local(std::path::PathBuf::from(&url["file://".len()..]))
+        }
+        Some(url) => Ok(std::sync::Arc::new(
+            AmazonS3Builder::from_env()
+                .with_url(url)
+                .build()
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "invalid configuration for `storage_url` (CRM_STORAGE_URL): {e}"
+                    )
+                })?,
+        )),
+    }
+}
+
 /// How the HTTP server runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {

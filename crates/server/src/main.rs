@@ -167,7 +167,8 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
     crm_store::migrate_up(&db).await?;
     identity::bootstrap_admin(&db, &config).await?;
     let auth = identity::auth_settings(&config)?;
-    let state = crm_api::AppState::new(db.clone(), &auth, api_settings(&config))
+    let files = crm_server::file_store(&config)?;
+    let state = crm_api::AppState::new(db.clone(), files, &auth, api_settings(&config))
         .map_err(|e| anyhow::anyhow!(e))?;
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (CRM_BIND): {e}", config.bind))?;

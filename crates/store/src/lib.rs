@@ -3,10 +3,16 @@
 //! function takes `&impl ConnectionTrait` so that it composes inside a transaction.
 
 pub mod api_keys;
+pub mod attachments;
+pub mod contacts;
+pub mod customers;
 pub mod db;
 pub mod error;
+pub mod history;
 pub mod login_throttle;
 pub mod refresh_tokens;
+pub mod tags;
+pub mod tier_policy;
 pub mod users;
 
 pub use db::{Database, begin_write, connect, migrate_down, migrate_up};

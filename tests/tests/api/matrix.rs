@@ -1,11 +1,14 @@
 //! The access matrix: every route of the OpenAPI document, called as each kind of caller,
 //! must answer the expected status. A route missing from the table fails the test, so every
 //! new endpoint has to state who may call it.
+//!
+//! The fixture customer belongs to the `sales` caller, so `sales` sees it and `service`
+//! (who has no work orders) does not: 404, never 403, for anything that reveals it.
 
 use std::collections::BTreeSet;
 
 use crm_domain::access::Role;
-use crm_tests::{PASSWORD, TestApp};
+use crm_tests::{PASSWORD, TestApp, TestUser, customer_body};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -19,56 +22,111 @@ const CALLERS: [&str; 6] = [
     "service",
 ];
 
+/// What `{id}` in a path stands for. `Fresh*` targets are made anew for every call, for
+/// routes that consume what they act on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    None,
+    User,
+    FreshApiKey,
+    Customer,
+    FreshCustomer,
+    Contact,
+    FreshContact,
+    Attachment,
+    FreshAttachment,
+    Tag,
+    FreshTag,
+}
+
 struct Case {
     method: &'static str,
     path: &'static str,
+    target: Target,
     /// Expected status for each of [`CALLERS`].
     expect: [u16; 6],
-    /// Request body; `{unique}` is replaced by a fresh value for each call.
+    /// Request body; `{unique}`, `{uscc}`, `{login}`, `{password}` and `{fresh_customer}` are
+    /// filled in for each call.
     body: Option<&'static str>,
 }
 
 const fn case(
     method: &'static str,
     path: &'static str,
+    target: Target,
     expect: [u16; 6],
     body: Option<&'static str>,
 ) -> Case {
     Case {
         method,
         path,
+        target,
         expect,
         body,
     }
 }
 
+use Target::*;
+
+const NEW_CUSTOMER: &str = r#"{"name": "矩阵测试有限公司{unique}", "uscc": "{uscc}", "industry_code": "C35", "customer_type": "potential",
+    "contacts": [{"name": "李四", "title": "经理", "mobile": "13912345678", "is_primary": true}]}"#;
+const POLICY: &str = r#"{"purchase_weight": 50, "cooperation_weight": 20, "influence_weight": 30, "purchase_full_score_wan": 1000,
+    "cooperation_full_score_years": 10, "strategic_threshold": 75, "key_threshold": 45}"#;
+
 #[rustfmt::skip]
 const MATRIX: &[Case] = &[
-    //                                                  anon  key  admin mgr sales service
-    case("GET",    "/healthz",                          [200, 200, 200, 200, 200, 200], None),
-    case("GET",    "/readyz",                           [200, 200, 200, 200, 200, 200], None),
-    case("GET",    "/api/v1/openapi.json",              [200, 200, 200, 200, 200, 200], None),
-    case("GET",    "/api/v1/reference/industries",      [200, 200, 200, 200, 200, 200], None),
-    case("GET",    "/api/v1/reference/regions",         [200, 200, 200, 200, 200, 200], None),
-    case("POST",   "/api/v1/auth/login",                [200, 200, 200, 200, 200, 200],
+    //                                                                        anon key  admin mgr sales service
+    case("GET",    "/healthz",                          None,            [200, 200, 200, 200, 200, 200], Option::None),
+    case("GET",    "/readyz",                           None,            [200, 200, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/openapi.json",              None,            [200, 200, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/reference/industries",      None,            [200, 200, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/reference/regions",         None,            [200, 200, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/auth/login",                None,            [200, 200, 200, 200, 200, 200],
          Some(r#"{"username": "{login}", "password": "{password}"}"#)),
-    case("POST",   "/api/v1/auth/refresh",              [401, 401, 401, 401, 401, 401],
-         Some(r#"{"refresh_token": "crt_{unique}"}"#)),
-    case("POST",   "/api/v1/auth/logout",               [204, 204, 204, 204, 204, 204],
-         Some(r#"{"refresh_token": "crt_{unique}"}"#)),
-    case("GET",    "/api/v1/me",                        [401, 403, 200, 200, 200, 200], None),
+    case("POST",   "/api/v1/auth/refresh",              None,            [401, 401, 401, 401, 401, 401], Some(r#"{"refresh_token": "crt_{unique}"}"#)),
+    case("POST",   "/api/v1/auth/logout",               None,            [204, 204, 204, 204, 204, 204], Some(r#"{"refresh_token": "crt_{unique}"}"#)),
+    case("GET",    "/api/v1/me",                        None,            [401, 403, 200, 200, 200, 200], Option::None),
     // A wrong current password proves the caller got through to the check.
-    case("PUT",    "/api/v1/me/password",               [401, 403, 422, 422, 422, 422],
+    case("PUT",    "/api/v1/me/password",               None,            [401, 403, 422, 422, 422, 422],
          Some(r#"{"current_password": "not-the-password", "new_password": "Another-pass-1"}"#)),
-    case("GET",    "/api/v1/users",                     [401, 403, 200, 200, 403, 403], None),
-    case("POST",   "/api/v1/users",                     [401, 403, 201, 403, 403, 403],
+    case("GET",    "/api/v1/users",                     None,            [401, 403, 200, 200, 403, 403], Option::None),
+    case("POST",   "/api/v1/users",                     None,            [401, 403, 201, 403, 403, 403],
          Some(r#"{"username": "u{unique}", "display_name": "x", "role": "sales", "password": "Matrix-pass-12"}"#)),
-    case("GET",    "/api/v1/users/{id}",                [401, 403, 200, 200, 403, 403], None),
-    case("PATCH",  "/api/v1/users/{id}",                [401, 403, 200, 403, 403, 403], Some(r#"{"team": "t{unique}"}"#)),
-    case("GET",    "/api/v1/api-keys",                  [401, 403, 200, 403, 403, 403], None),
-    case("POST",   "/api/v1/api-keys",                  [401, 403, 201, 403, 403, 403],
+    case("GET",    "/api/v1/users/{id}",                User,            [401, 403, 200, 200, 403, 403], Option::None),
+    case("PATCH",  "/api/v1/users/{id}",                User,            [401, 403, 200, 403, 403, 403], Some(r#"{"team": "t{unique}"}"#)),
+    case("GET",    "/api/v1/api-keys",                  None,            [401, 403, 200, 403, 403, 403], Option::None),
+    case("POST",   "/api/v1/api-keys",                  None,            [401, 403, 201, 403, 403, 403],
          Some(r#"{"name": "k{unique}", "scopes": ["leads:write"]}"#)),
-    case("DELETE", "/api/v1/api-keys/{id}",             [401, 403, 204, 403, 403, 403], None),
+    case("DELETE", "/api/v1/api-keys/{id}",             FreshApiKey,     [401, 403, 204, 403, 403, 403], Option::None),
+    case("GET",    "/api/v1/customers",                 None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/customers",                 None,            [401, 403, 201, 201, 201, 403], Some(NEW_CUSTOMER)),
+    case("GET",    "/api/v1/customers/export",          None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/customers/{id}",            Customer,        [401, 403, 200, 200, 200, 404], Option::None),
+    // Without If-Match: 428 shows the caller got past authorization and visibility.
+    case("PATCH",  "/api/v1/customers/{id}",            Customer,        [401, 403, 428, 428, 428, 403], Some(r#"{"needs": "n{unique}"}"#)),
+    case("DELETE", "/api/v1/customers/{id}",            FreshCustomer,   [401, 403, 204, 204, 403, 403], Option::None),
+    case("POST",   "/api/v1/customers/{id}/restore",    FreshCustomer,   [401, 403, 200, 200, 403, 403], Option::None),
+    case("POST",   "/api/v1/customers/{id}/purge",      FreshCustomer,   [401, 403, 204, 403, 403, 403], Option::None),
+    case("GET",    "/api/v1/customers/{id}/history",    Customer,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("PUT",    "/api/v1/customers/{id}/tags",       Customer,        [401, 403, 200, 200, 200, 403], Some(r#"{"tags": ["矩阵"]}"#)),
+    case("GET",    "/api/v1/customers/{id}/duplicates", Customer,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("POST",   "/api/v1/customers/{id}/merge",      Customer,        [401, 403, 200, 200, 403, 403], Some(r#"{"source_id": "{fresh_customer}"}"#)),
+    case("GET",    "/api/v1/customers/{id}/contacts",   Customer,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("POST",   "/api/v1/customers/{id}/contacts",   Customer,        [401, 403, 201, 201, 201, 403],
+         Some(r#"{"name": "王五", "title": "工程师", "mobile": "13712345678"}"#)),
+    case("PATCH",  "/api/v1/contacts/{id}",             Contact,         [401, 403, 200, 200, 200, 403], Some(r#"{"title": "总监{unique}"}"#)),
+    case("DELETE", "/api/v1/contacts/{id}",             FreshContact,    [401, 403, 204, 204, 204, 403], Option::None),
+    case("GET",    "/api/v1/customers/{id}/attachments", Customer,       [401, 403, 200, 200, 200, 404], Option::None),
+    // A JSON body is not an upload: 415 shows the caller got past authorization.
+    case("POST",   "/api/v1/customers/{id}/attachments", Customer,       [401, 403, 415, 415, 415, 403], Some("{}")),
+    case("GET",    "/api/v1/attachments/{id}",          Attachment,      [401, 403, 200, 200, 200, 404], Option::None),
+    case("DELETE", "/api/v1/attachments/{id}",          FreshAttachment, [401, 403, 204, 204, 204, 403], Option::None),
+    case("GET",    "/api/v1/tags",                      None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/tags",                      None,            [401, 403, 201, 201, 201, 403], Some(r#"{"name": "t{unique}"}"#)),
+    case("PATCH",  "/api/v1/tags/{id}",                 Tag,             [401, 403, 200, 200, 403, 403], Some(r#"{"name": "t{unique}"}"#)),
+    case("DELETE", "/api/v1/tags/{id}",                 FreshTag,        [401, 403, 204, 204, 403, 403], Option::None),
+    case("GET",    "/api/v1/tier-policy",               None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("PUT",    "/api/v1/tier-policy",               None,            [401, 403, 200, 200, 403, 403], Some(POLICY)),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {
@@ -102,6 +160,109 @@ fn every_documented_route_is_in_the_matrix() {
     assert_eq!(listed.len(), MATRIX.len(), "duplicate rows");
 }
 
+struct Fixtures {
+    admin: TestUser,
+    sales: TestUser,
+    user: String,
+    customer: String,
+    contact: String,
+    attachment: String,
+    tag: String,
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+async fn upload(app: &TestApp, token: &str, customer: &str) -> String {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("contract.pdf"),
+    );
+    let response = app
+        .as_user(
+            Method::POST,
+            &format!("/api/v1/customers/{customer}/attachments"),
+            token,
+        )
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
+    let response = app
+        .as_user(Method::POST, path, token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+impl Fixtures {
+    async fn target(&self, app: &TestApp, target: Target) -> String {
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        match target {
+            None => String::new(),
+            User => self.user.clone(),
+            FreshApiKey => post_json(
+                app,
+                &self.admin.token,
+                "/api/v1/api-keys",
+                json!({"name": unique, "scopes": ["leads:write"]}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            Customer => self.customer.clone(),
+            FreshCustomer => app
+                .create_customer(
+                    &self.sales.token,
+                    &customer_body(&format!("临时客户{unique}")),
+                )
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            Contact => self.contact.clone(),
+            FreshContact => post_json(
+                app,
+                &self.sales.token,
+                &format!("/api/v1/customers/{}/contacts", self.customer),
+                json!({"name": "临时", "title": "助理", "mobile": "13600000000"}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            Attachment => self.attachment.clone(),
+            FreshAttachment => upload(app, &self.sales.token, &self.customer).await,
+            Tag => self.tag.clone(),
+            FreshTag => post_json(
+                app,
+                &self.admin.token,
+                "/api/v1/tags",
+                json!({"name": unique}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_route_answers_each_caller_as_expected() {
     let app = TestApp::spawn().await;
@@ -111,28 +272,44 @@ async fn every_route_answers_each_caller_as_expected() {
     let service = app.user(Role::Service).await;
     let (target_user, _) = app.create_account(Role::Sales).await;
     let (_, login_name) = app.create_account(Role::Sales).await;
-    let key = app
-        .as_user(Method::POST, "/api/v1/api-keys", &admin.token)
-        .json(&json!({"name": "matrix", "scopes": ["leads:write"]}))
-        .send()
-        .await
+    let key_secret = post_json(
+        &app,
+        &admin.token,
+        "/api/v1/api-keys",
+        json!({"name": "matrix", "scopes": ["leads:write"]}),
+    )
+    .await["key"]
+        .as_str()
         .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let key_secret = key["key"].as_str().unwrap().to_owned();
-    let key_id = key["id"].as_str().unwrap().to_owned();
+        .to_owned();
+    let customer = app
+        .create_customer(&sales.token, &customer_body("矩阵客户有限公司"))
+        .await;
+    let customer_id = customer["id"].as_str().unwrap().to_owned();
+    let fixtures = Fixtures {
+        user: target_user.to_string(),
+        contact: customer["contacts"][0]["id"].as_str().unwrap().to_owned(),
+        attachment: upload(&app, &sales.token, &customer_id).await,
+        tag: post_json(
+            &app,
+            &admin.token,
+            "/api/v1/tags",
+            json!({"name": "矩阵标签"}),
+        )
+        .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        customer: customer_id,
+        admin: admin.clone(),
+        sales: sales.clone(),
+    };
 
-    let target_user = target_user.to_string();
     let mut failures = Vec::new();
     for case in MATRIX {
-        let id = if case.path.contains("api-keys") {
-            &key_id
-        } else {
-            &target_user
-        };
-        let path = case.path.replace("{id}", id);
         for (idx, caller) in CALLERS.iter().enumerate() {
+            let id = fixtures.target(&app, case.target).await;
+            let path = case.path.replace("{id}", &id);
             let method = Method::from_bytes(case.method.as_bytes()).unwrap();
             let mut request = app.request(method, &path);
             request = match *caller {
@@ -144,18 +321,27 @@ async fn every_route_answers_each_caller_as_expected() {
                 _ => request.bearer_auth(&service.token),
             };
             if let Some(body) = case.body {
-                let body = body
+                let mut body = body
                     .replace("{unique}", &uuid::Uuid::now_v7().simple().to_string()[16..])
+                    .replace("{uscc}", &crm_tests::random_uscc())
                     .replace("{login}", &login_name)
                     .replace("{password}", PASSWORD);
+                if body.contains("{fresh_customer}") {
+                    body = body.replace(
+                        "{fresh_customer}",
+                        &fixtures.target(&app, FreshCustomer).await,
+                    );
+                }
                 request = request
                     .header("Content-Type", "application/json")
                     .body(body);
             }
-            let status = request.send().await.unwrap().status().as_u16();
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
             if status != case.expect[idx] {
+                let text = response.text().await.unwrap_or_default();
                 failures.push(format!(
-                    "{} {} as {caller}: expected {}, got {status}",
+                    "{} {} as {caller}: expected {}, got {status}: {text}",
                     case.method, case.path, case.expect[idx]
                 ));
             }

@@ -3,10 +3,15 @@
 //! the request against that same document.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod auth;
+pub mod contacts;
+pub mod customers;
 pub mod me;
 pub mod reference;
 pub mod service;
+pub mod tags;
+pub mod tier_policy;
 pub mod users;
 
 use actix_web::dev::ResourceDef;
@@ -38,7 +43,34 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::update_user)
                 .service(api_keys::list_api_keys)
                 .service(api_keys::create_api_key)
-                .service(api_keys::delete_api_key),
+                .service(api_keys::delete_api_key)
+                // `export` before `{id}`, which would otherwise take it.
+                .service(customers::export::export_customers)
+                .service(customers::list_customers)
+                .service(customers::create_customer)
+                .service(customers::get_customer)
+                .service(customers::update_customer)
+                .service(customers::archive_customer)
+                .service(customers::restore_customer)
+                .service(customers::purge_customer)
+                .service(customers::list_customer_history)
+                .service(customers::set_customer_tags)
+                .service(customers::list_customer_duplicates)
+                .service(customers::merge_customers)
+                .service(contacts::list_contacts)
+                .service(contacts::create_contact)
+                .service(contacts::update_contact)
+                .service(contacts::delete_contact)
+                .service(attachments::list_attachments)
+                .service(attachments::upload_attachment)
+                .service(attachments::download_attachment)
+                .service(attachments::delete_attachment)
+                .service(tags::list_tags)
+                .service(tags::create_tag)
+                .service(tags::update_tag)
+                .service(tags::delete_tag)
+                .service(tier_policy::get_tier_policy)
+                .service(tier_policy::put_tier_policy),
         );
 }
 

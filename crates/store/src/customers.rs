@@ -1,0 +1,414 @@
+//! Customer profiles, with the caller's visibility applied in the SQL of every query.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::access::Visibility;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{Condition, QueryOrder, QuerySelect};
+
+use crate::StoreError;
+
+/// A row of `customers`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "customers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    /// Normalised name for finding likely duplicates.
+    pub name_key: String,
+    pub uscc: String,
+    pub industry_code: String,
+    pub customer_type: String,
+    /// Hundredths of 万元.
+    pub annual_budget: Option<i64>,
+    pub needs: Option<String>,
+    pub scale: Option<String>,
+    pub source: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub region: String,
+    pub owner_id: Uuid,
+    pub cooperation_since: Option<NaiveDate>,
+    pub influence: Option<i16>,
+    pub referred_by: Option<Uuid>,
+    pub tier: String,
+    pub tier_score: i32,
+    pub tier_pinned: bool,
+    pub tier_reason: Option<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub purged_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The SQL form of a caller's visibility over customers.
+pub fn visible(visibility: Visibility) -> Condition {
+    match visibility {
+        Visibility::All => Condition::all(),
+        Visibility::OwnedBy(user) => Condition::all().add(Column::OwnerId.eq(user)),
+        // Service agents see the customers behind the work orders assigned to them; until
+        // work orders exist, that is none.
+        Visibility::AssignedTo(_) => Condition::all().add(Expr::cust("1 = 0")),
+    }
+}
+
+/// A customer the caller can see, archived or not.
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    visibility: Visibility,
+) -> Result<Option<Model>, StoreError> {
+    Ok(Entity::find_by_id(id)
+        .filter(visible(visibility))
+        .one(conn)
+        .await?)
+}
+
+/// A customer by id, whoever asks (for internal checks).
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, StoreError> {
+    Ok(Entity::find_by_id(id).one(conn).await?)
+}
+
+/// The live (not archived) customer with this USCC.
+pub async fn find_live_by_uscc(
+    conn: &impl ConnectionTrait,
+    uscc: &str,
+) -> Result<Option<Model>, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::Uscc.eq(uscc))
+        .filter(Column::ArchivedAt.is_null())
+        .one(conn)
+        .await?)
+}
+
+/// Stores a new customer.
+pub async fn insert(conn: &impl ConnectionTrait, model: Model) -> Result<Model, StoreError> {
+    Ok(ActiveModel::from(model).insert(conn).await?)
+}
+
+/// Replaces the stored row with `model` if the stored version is still `expected_version`;
+/// bumps the version. Returns the stored row, or `None` when the version was stale.
+pub async fn save(
+    conn: &impl ConnectionTrait,
+    mut model: Model,
+    expected_version: i32,
+) -> Result<Option<Model>, StoreError> {
+    model.version = expected_version + 1;
+    let mut active = ActiveModel::from(model.clone()).reset_all();
+    active.id = sea_orm::ActiveValue::NotSet;
+    let result = Entity::update_many()
+        .set(active)
+        .filter(Column::Id.eq(model.id))
+        .filter(Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok((result.rows_affected == 1).then_some(model))
+}
+
+/// Sort orders of the customer list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// Where a page starts: the sort value and id of the previous page's last row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorValue {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// Filters of the customer list; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    pub q: Option<String>,
+    /// Tag ids the customer must all have.
+    pub tags_all: Vec<Uuid>,
+    /// Tag ids of which the customer must have at least one.
+    pub tags_any: Vec<Uuid>,
+    pub tier: Option<String>,
+    pub customer_type: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub industry_code: Option<String>,
+    pub region: Option<String>,
+    pub source: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+    /// `false`: live customers only; `true`: archived only.
+    pub archived: bool,
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn has_tag(tag: Uuid) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(Alias::new("customer_tags"))
+            .and_where(
+                Expr::col((Alias::new("customer_tags"), Alias::new("customer_id")))
+                    .equals((Entity, Column::Id)),
+            )
+            .and_where(Expr::col((Alias::new("customer_tags"), Alias::new("tag_id"))).eq(tag))
+            .to_owned(),
+    )
+}
+
+/// The condition of a filter (without visibility).
+pub fn filter_condition(filter: &CustomerFilter) -> Condition {
+    let mut cond = Condition::all();
+    cond = if filter.archived {
+        cond.add(Column::ArchivedAt.is_not_null())
+    } else {
+        cond.add(Column::ArchivedAt.is_null())
+    };
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = escape_like(&q.to_lowercase());
+        let like = || LikeExpr::new(pattern.clone()).escape('\\');
+        let contact_match = Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(Alias::new("contacts"))
+                .and_where(
+                    Expr::col((Alias::new("contacts"), Alias::new("customer_id")))
+                        .equals((Entity, Column::Id)),
+                )
+                .cond_where(
+                    Condition::any()
+                        .add(Expr::col((Alias::new("contacts"), Alias::new("name"))).like(like()))
+                        .add(
+                            Expr::col((Alias::new("contacts"), Alias::new("mobile"))).like(like()),
+                        ),
+                )
+                .to_owned(),
+        );
+        cond = cond.add(
+            Condition::any()
+                .add(
+                    Expr::expr(sea_orm::sea_query::Func::lower(Expr::col((
+                        Entity,
+                        Column::Name,
+                    ))))
+                    .like(like()),
+                )
+                .add(
+                    Expr::col((Entity, Column::Uscc))
+                        .like(LikeExpr::new(escape_like(&q.to_uppercase())).escape('\\')),
+                )
+                .add(contact_match),
+        );
+    }
+    for tag in &filter.tags_all {
+        cond = cond.add(has_tag(*tag));
+    }
+    if !filter.tags_any.is_empty() {
+        cond = cond.add(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(Alias::new("customer_tags"))
+                .and_where(
+                    Expr::col((Alias::new("customer_tags"), Alias::new("customer_id")))
+                        .equals((Entity, Column::Id)),
+                )
+                .and_where(
+                    Expr::col((Alias::new("customer_tags"), Alias::new("tag_id")))
+                        .is_in(filter.tags_any.clone()),
+                )
+                .to_owned(),
+        ));
+    }
+    if let Some(v) = &filter.tier {
+        cond = cond.add(Column::Tier.eq(v.as_str()));
+    }
+    if let Some(v) = &filter.customer_type {
+        cond = cond.add(Column::CustomerType.eq(v.as_str()));
+    }
+    if let Some(v) = filter.owner_id {
+        cond = cond.add(Column::OwnerId.eq(v));
+    }
+    if let Some(v) = &filter.industry_code {
+        cond = cond.add(Column::IndustryCode.eq(v.as_str()));
+    }
+    if let Some(v) = &filter.region {
+        cond = cond.add(Column::Region.eq(v.as_str()));
+    }
+    if let Some(v) = &filter.source {
+        cond = cond.add(Column::Source.eq(v.as_str()));
+    }
+    if let Some(v) = filter.updated_since {
+        cond = cond.add(Column::UpdatedAt.gte(v));
+    }
+    cond
+}
+
+/// A page of the customers the caller can see, in `sort` order, after `after`.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    filter: &CustomerFilter,
+    sort: SortKey,
+    descending: bool,
+    after: Option<(CursorValue, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let column = match sort {
+        SortKey::Name => Column::Name,
+        SortKey::CreatedAt => Column::CreatedAt,
+        SortKey::UpdatedAt => Column::UpdatedAt,
+    };
+    let mut query = Entity::find()
+        .filter(visible(visibility))
+        .filter(filter_condition(filter));
+    if let Some((value, id)) = after {
+        let value: sea_orm::Value = match value {
+            CursorValue::Text(s) => s.into(),
+            CursorValue::Time(t) => t.into(),
+        };
+        let (beyond, id_beyond) = if descending {
+            (
+                Expr::col(column).lt(value.clone()),
+                Expr::col(Column::Id).lt(id),
+            )
+        } else {
+            (
+                Expr::col(column).gt(value.clone()),
+                Expr::col(Column::Id).gt(id),
+            )
+        };
+        query = query.filter(
+            Condition::any().add(beyond).add(
+                Condition::all()
+                    .add(Expr::col(column).eq(value))
+                    .add(id_beyond),
+            ),
+        );
+    }
+    let order = if descending {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    Ok(query
+        .order_by(column, order.clone())
+        .order_by(Column::Id, order)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Every customer the caller can see, in id order, in pages (for exports).
+pub async fn page_by_id(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    filter: &CustomerFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let mut query = Entity::find()
+        .filter(visible(visibility))
+        .filter(filter_condition(filter));
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Likely duplicates of `customer` among those the caller can see: the same normalised
+/// name, or a contact with the same mobile or email.
+pub async fn likely_duplicates(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    customer: &Model,
+    mobiles: &[String],
+    emails: &[String],
+) -> Result<Vec<Model>, StoreError> {
+    let mut any = Condition::any().add(Column::NameKey.eq(customer.name_key.as_str()));
+    let contact_with = |column: &str, values: Vec<String>| {
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(Alias::new("contacts"))
+                .and_where(
+                    Expr::col((Alias::new("contacts"), Alias::new("customer_id")))
+                        .equals((Entity, Column::Id)),
+                )
+                .and_where(Expr::col((Alias::new("contacts"), Alias::new(column))).is_in(values))
+                .to_owned(),
+        )
+    };
+    if !mobiles.is_empty() {
+        any = any.add(contact_with("mobile", mobiles.to_vec()));
+    }
+    if !emails.is_empty() {
+        any = any.add(contact_with("email", emails.to_vec()));
+    }
+    Ok(Entity::find()
+        .filter(visible(visibility))
+        .filter(Column::Id.ne(customer.id))
+        .filter(Column::ArchivedAt.is_null())
+        .filter(any)
+        .order_by_asc(Column::Id)
+        .limit(50)
+        .all(conn)
+        .await?)
+}
+
+/// Every live, unpinned customer, in id pages (for re-tiering).
+pub async fn unpinned_page(
+    conn: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let mut query = Entity::find()
+        .filter(Column::TierPinned.eq(false))
+        .filter(Column::PurgedAt.is_null());
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Sets a customer's computed tier and score (a new version of its representation).
+pub async fn set_tier(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    tier: &str,
+    score: i32,
+) -> Result<(), StoreError> {
+    Entity::update_many()
+        .col_expr(Column::Tier, Expr::value(tier))
+        .col_expr(Column::TierScore, Expr::value(score))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
