@@ -162,14 +162,14 @@ mod tests {
         let none = TierInputs::default();
         assert_eq!((p.score(none), p.tier(none)), (0, Tier::Ordinary));
         let top = TierInputs {
-            purchase_hundredths: 5_000_00,
+            purchase_hundredths: 500_000,
             cooperation_years: 12,
             influence: Some(5),
         };
         assert_eq!((p.score(top), p.tier(top)), (100, Tier::Strategic));
         // 500 万元 (25), 5 years (10), influence 3 (15) = 50: key.
         let mid = TierInputs {
-            purchase_hundredths: 500_00,
+            purchase_hundredths: 50_000,
             cooperation_years: 5,
             influence: Some(3),
         };
