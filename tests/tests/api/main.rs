@@ -3,6 +3,8 @@
 
 mod api_keys;
 mod auth;
+mod customers;
+mod lifecycle;
 mod matrix;
 mod migrations;
 mod openapi;
