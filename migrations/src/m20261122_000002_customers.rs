@@ -196,6 +196,12 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared("CREATE UNIQUE INDEX uq_customers_uscc_live ON customers (uscc) WHERE archived_at IS NULL")
             .await?;
+        // Archived customers are few; an index over all rows' `archived_at` would tempt the
+        // planner away from the sort indexes for every live-customer list.
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE INDEX idx_customers_archived ON customers (archived_at, updated_at) WHERE archived_at IS NOT NULL")
+            .await?;
         for (name, cols) in [
             ("idx_customers_uscc", vec![Customers::Uscc.into_iden()]),
             (
@@ -219,6 +225,7 @@ impl MigrationTrait for Migration {
                 vec![
                     Customers::OwnerId.into_iden(),
                     Customers::UpdatedAt.into_iden(),
+                    Customers::Id.into_iden(),
                 ],
             ),
             (
@@ -226,6 +233,7 @@ impl MigrationTrait for Migration {
                 vec![
                     Customers::Tier.into_iden(),
                     Customers::UpdatedAt.into_iden(),
+                    Customers::Id.into_iden(),
                 ],
             ),
             (
@@ -238,10 +246,6 @@ impl MigrationTrait for Migration {
             ),
             ("idx_customers_region", vec![Customers::Region.into_iden()]),
             ("idx_customers_source", vec![Customers::Source.into_iden()]),
-            (
-                "idx_customers_archived_at",
-                vec![Customers::ArchivedAt.into_iden()],
-            ),
             (
                 "idx_customers_referred_by",
                 vec![Customers::ReferredBy.into_iden()],

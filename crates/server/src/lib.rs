@@ -2,6 +2,7 @@
 //! shutdown. `main.rs` holds only the command line.
 
 pub mod config;
+pub mod demo;
 pub mod identity;
 pub mod telemetry;
 

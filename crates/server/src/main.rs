@@ -54,6 +54,16 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Fill the database with realistic demo customers (valid codes, Chinese names, contacts,
+    /// tags), owned by the active sales reps (five demo reps are created if there are none).
+    DemoData {
+        /// How many customers to add.
+        #[arg(long, default_value_t = 1000)]
+        customers: usize,
+        /// Seed of the random generator, for repeatable data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Print the OpenAPI document (as committed in openapi/openapi.json).
     Openapi {
         /// Write to this file instead of standard output.
@@ -131,6 +141,7 @@ fn main() -> ExitCode {
                 };
                 create_user(config, account, generated.then_some(password)).await
             }
+            Some(Command::DemoData { customers, seed }) => demo_data(config, customers, seed).await,
             Some(Command::Openapi { .. }) => Ok(()),
         }
     });
@@ -228,5 +239,17 @@ async fn create_user(
     if let Some(password) = show {
         println!("password (shown only this once): {password}");
     }
+    Ok(())
+}
+
+async fn demo_data(config: Config, customers: usize, seed: u64) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    crm_store::migrate_up(&db).await?;
+    identity::bootstrap_admin(&db, &config).await?;
+    let took = crm_server::demo::load(&db, customers, seed).await?;
+    println!(
+        "loaded {customers} demo customers in {:.1} s",
+        took.as_secs_f64()
+    );
     Ok(())
 }

@@ -89,6 +89,17 @@ pub async fn find_live_by_uscc(
         .await?)
 }
 
+/// Stores many new customers in one statement (bulk loads).
+pub async fn insert_many(conn: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(rows.into_iter().map(ActiveModel::from))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores a new customer.
 pub async fn insert(conn: &impl ConnectionTrait, model: Model) -> Result<Model, StoreError> {
     Ok(ActiveModel::from(model).insert(conn).await?)

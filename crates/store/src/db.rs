@@ -34,6 +34,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database, StoreE
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // Reads from memory rather than through read() calls, and a page cache big
+                // enough for a working set of hundreds of thousands of customers.
+                .pragma("mmap_size", "268435456")
+                .pragma("cache_size", "-32768")
+                .pragma("temp_store", "memory")
         });
     Ok(sea_orm::Database::connect(options).await?)
 }

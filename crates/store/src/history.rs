@@ -46,6 +46,20 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends many entries in one statement (bulk loads).
+pub async fn record_many(
+    conn: &impl ConnectionTrait,
+    entries: Vec<Model>,
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(entries.into_iter().map(ActiveModel::from))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// A page of a customer's history, newest first, before entry `before`.
 pub async fn list(
     conn: &impl ConnectionTrait,

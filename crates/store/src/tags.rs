@@ -121,6 +121,24 @@ pub async fn names_for_customers(
     Ok(rows.into_iter().map(|r| (r.customer_id, r.name)).collect())
 }
 
+/// Adds many customer–tag links in one statement (bulk loads).
+pub async fn link_many(
+    conn: &impl ConnectionTrait,
+    links: Vec<(Uuid, Uuid)>,
+) -> Result<(), StoreError> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows = links
+        .into_iter()
+        .map(|(customer_id, tag_id)| link::ActiveModel {
+            customer_id: sea_orm::ActiveValue::Set(customer_id),
+            tag_id: sea_orm::ActiveValue::Set(tag_id),
+        });
+    link::Entity::insert_many(rows).exec(conn).await?;
+    Ok(())
+}
+
 /// Replaces a customer's tags.
 pub async fn set_for_customer(
     conn: &impl ConnectionTrait,

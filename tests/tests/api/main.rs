@@ -4,6 +4,7 @@
 mod api_keys;
 mod auth;
 mod customers;
+mod demo;
 mod lifecycle;
 mod matrix;
 mod migrations;
