@@ -1153,10 +1153,7 @@ async fn tier_policy_changes_retier_customers() {
     )
     .await;
     assert_eq!(policy["version"], 0);
-    let mut new_policy = policy.clone();
-    for key in ["version", "updated_by", "updated_at"] {
-        new_policy.as_object_mut().unwrap().remove(key);
-    }
+    let mut new_policy = policy["policy"].clone();
     new_policy["purchase_full_score_wan"] = json!(500);
     new_policy["key_threshold"] = json!(40);
     let response = app

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorCode};
-use crate::routes::customers::{touch, visible};
+use crate::routes::customers::{ensure_live, touch, visible};
 
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;
@@ -176,12 +176,7 @@ pub async fn upload_attachment(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Action::EditCustomer)?;
     let customer = visible(&state.db, &principal, id.into_inner()).await?;
-    if customer.archived_at.is_some() {
-        return Err(ApiError::Conflict {
-            detail: "The customer is archived; restore it first.".to_owned(),
-            existing_id: None,
-        });
-    }
+    ensure_live(&customer)?;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

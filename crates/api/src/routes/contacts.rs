@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::Json;
 use crate::routes::customers::dto::{Checker, Contact, NewContact, check_contact};
-use crate::routes::customers::{fail_if_any, today, touch, visible};
+use crate::routes::customers::{ensure_live, fail_if_any, today, touch, visible};
 use crate::routes::users::present;
 
 /// A customer's contacts.
@@ -64,12 +64,7 @@ async fn editable(
     customer_id: Uuid,
 ) -> Result<customers::Model, ApiError> {
     let customer = visible(conn, principal, customer_id).await?;
-    if customer.archived_at.is_some() {
-        return Err(ApiError::Conflict {
-            detail: "The customer is archived; restore it first.".to_owned(),
-            existing_id: None,
-        });
-    }
+    ensure_live(&customer)?;
     Ok(customer)
 }
 

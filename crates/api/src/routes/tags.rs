@@ -59,7 +59,7 @@ pub struct TagList {
 #[serde(deny_unknown_fields)]
 pub struct TagName {
     /// 1–50 characters.
-    #[schema(example = "投诉风险")]
+    #[schema(example = "投诉风险", min_length = 1, max_length = 50)]
     pub name: String,
 }
 

@@ -22,8 +22,7 @@ use crate::routes::customers::apply_tier;
 /// The policy in force.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TierPolicyDocument {
-    /// Weights and thresholds.
-    #[serde(flatten)]
+    /// Weights and thresholds; `PUT` takes this object alone.
     pub policy: TierPolicy,
     /// Version for `If-Match`; 0 while the built-in default is in force.
     pub version: i32,

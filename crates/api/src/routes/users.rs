@@ -85,7 +85,7 @@ pub struct UserList {
 pub struct CreateUser {
     /// Login name: 3–32 characters, a letter first, then letters, digits, `.`, `_`, `-`.
     /// Stored lower-case.
-    #[schema(example = "li.wei")]
+    #[schema(example = "li.wei", pattern = r"^\s*[A-Za-z][A-Za-z0-9._-]{2,31}\s*$")]
     pub username: String,
     /// Name shown to people, 1–100 characters.
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters long"))]
@@ -102,7 +102,7 @@ pub struct CreateUser {
     #[validate(length(max = 100, message = "must be at most 100 characters long"))]
     pub team: Option<String>,
     /// Initial password: at least 10 characters, not containing the username.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     pub password: String,
 }
 

@@ -181,15 +181,16 @@ pub struct CustomerList {
 #[serde(deny_unknown_fields)]
 pub struct NewContact {
     /// Real name, 1–50 characters.
-    #[schema(example = "张伟")]
+    #[schema(example = "张伟", min_length = 1, max_length = 50)]
     pub name: String,
     /// Job title, 1–50 characters.
-    #[schema(example = "采购经理")]
+    #[schema(example = "采购经理", min_length = 1, max_length = 50)]
     pub title: String,
     /// Mainland China mobile number (`^1[3-9]\d{9}$`).
-    #[schema(example = "13800138000")]
+    #[schema(example = "13800138000", pattern = r"^1[3-9][0-9]{9}$")]
     pub mobile: String,
     /// Email address.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Birthday (`YYYY-MM-DD`).
     #[schema(value_type = Option<String>, format = Date)]
@@ -204,23 +205,28 @@ pub struct NewContact {
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
     /// Full legal name, 2–100 characters.
-    #[schema(example = "深圳市腾达科技有限公司")]
+    #[schema(example = "深圳市腾达科技有限公司", min_length = 2, max_length = 100)]
     pub name: String,
-    /// Unified social credit code; upper-cased on input.
-    #[schema(example = "91350100M000100Y43")]
+    /// Unified social credit code; upper-cased on input; its check character must be right.
+    #[schema(
+        example = "91350100M000100Y43",
+        pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
+    )]
     pub uscc: String,
     /// GB/T 4754-2017 division code.
-    #[schema(example = "C35")]
+    #[schema(example = "C35", pattern = r"^[A-Ta-t][0-9]{2}$")]
     pub industry_code: String,
     /// `potential`, `customer` or `lost`.
     #[schema(value_type = CustomerType)]
     pub customer_type: String,
     /// At least one; exactly one with `is_primary`.
+    #[schema(min_items = 1)]
     pub contacts: Vec<NewContact>,
     /// Annual purchase budget in 万元: a decimal string, at most two decimals.
-    #[schema(example = "1250.00")]
+    #[schema(example = "1250.00", pattern = r"^[0-9]+(\.[0-9]{1,2})?$")]
     pub annual_budget: Option<String>,
     /// Current needs or pain points, up to 2000 characters.
+    #[schema(max_length = 2000)]
     pub needs: Option<String>,
     /// `micro`, `small`, `medium` or `large`.
     #[schema(value_type = Option<Scale>)]
@@ -229,10 +235,13 @@ pub struct NewCustomer {
     #[schema(value_type = Option<Source>)]
     pub source: Option<String>,
     /// Address, up to 200 characters.
+    #[schema(max_length = 200)]
     pub address: Option<String>,
     /// Landline, up to 30 characters.
+    #[schema(max_length = 30, pattern = r"^[0-9 ()+-]+$")]
     pub phone: Option<String>,
     /// Province code; derived from the USCC when omitted.
+    #[schema(pattern = r"^[0-9]{2}$")]
     pub region: Option<String>,
     /// The account manager; defaults to the caller. Only managers and admins may name another.
     pub owner_id: Option<Uuid>,
@@ -240,11 +249,13 @@ pub struct NewCustomer {
     #[schema(value_type = Option<String>, format = Date)]
     pub cooperation_since: Option<String>,
     /// Industry influence, 1–5.
+    #[schema(minimum = 1, maximum = 5)]
     pub influence: Option<i64>,
     /// The customer that referred this one.
     pub referred_by: Option<Uuid>,
     /// Tags; new names are added to the catalogue.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
 }
 

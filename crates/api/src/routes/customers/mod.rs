@@ -49,6 +49,17 @@ pub(crate) async fn visible(
         .ok_or(ApiError::NotFound)
 }
 
+/// Refuses writes to an archived customer: 409 until it is restored.
+pub(crate) fn ensure_live(row: &customers::Model) -> Result<(), ApiError> {
+    match row.archived_at {
+        None => Ok(()),
+        Some(_) => Err(ApiError::Conflict {
+            detail: "The customer is archived; restore it first.".to_owned(),
+            existing_id: None,
+        }),
+    }
+}
+
 /// Loads the contacts and tags of `rows` (one query each) and builds the responses.
 pub(crate) async fn with_children(
     conn: &impl ConnectionTrait,
@@ -453,12 +464,7 @@ pub async fn update_customer(
     if current.version != expected {
         return Err(ApiError::PreconditionFailed);
     }
-    if current.archived_at.is_some() {
-        return Err(ApiError::Conflict {
-            detail: "The customer is archived; restore it first.".to_owned(),
-            existing_id: None,
-        });
-    }
+    ensure_live(&current)?;
     let before = one(&tx, current.clone()).await?;
     let mut row = current.clone();
     let mut c = Checker::default();
@@ -831,12 +837,7 @@ pub async fn set_customer_tags(
     if expected.is_some_and(|v| v != row.version) {
         return Err(ApiError::PreconditionFailed);
     }
-    if row.archived_at.is_some() {
-        return Err(ApiError::Conflict {
-            detail: "The customer is archived; restore it first.".to_owned(),
-            existing_id: None,
-        });
-    }
+    ensure_live(&row)?;
     let before = one(&tx, row.clone()).await?;
     let ids: Vec<Uuid> = tags::ensure(&tx, &names)
         .await?
