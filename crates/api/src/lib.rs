@@ -6,6 +6,7 @@ pub mod auth;
 pub mod concurrency;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod pagination;
 pub mod request_id;
@@ -126,6 +127,7 @@ pub fn build_app(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from(OPENAPI_PATH)),
         )
         .default_service(web::to(routes::fallback))
+        .wrap(from_fn(idempotency::middleware))
         .wrap(Compress::default())
         .wrap(cors)
         .wrap(TracingLogger::<telemetry::CrmRootSpan>::new())
@@ -153,6 +155,7 @@ fn cors(settings: &ApiSettings) -> Cors {
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::HeaderName::from_static("idempotent-replayed"),
             request_id::X_REQUEST_ID.clone(),
         ])
         .max_age(3600);

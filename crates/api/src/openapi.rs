@@ -2,8 +2,10 @@
 //! collected from the handlers' `#[utoipa::path]` attributes as they are registered, and a
 //! final pass that gives every operation the shared problem+json error response.
 
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorCode, FieldError, PROBLEM_JSON, Problem};
@@ -89,7 +91,26 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .build(),
         ),
     );
+    let idempotency_key = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A unique key (1–255 visible ASCII characters) for this creation. A retry with the same \
+             key and the same request within 24 hours returns the first response \
+             (`Idempotent-Replayed: true`) instead of creating again; the same key with a different \
+             request is 422.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+        .build();
     for item in doc.paths.paths.values_mut() {
+        if let Some(post) = item.post.as_mut()
+            && post.responses.responses.contains_key("201")
+        {
+            post.parameters
+                .get_or_insert_with(Vec::new)
+                .push(RefOr::T(idempotency_key.clone()));
+        }
         for op in [
             &mut item.get,
             &mut item.put,

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod db;
 pub mod error;
 pub mod history;
+pub mod idempotency;
 pub mod login_throttle;
 pub mod refresh_tokens;
 pub mod tags;

@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod customers;
 mod demo;
+mod idempotency;
 mod lifecycle;
 mod matrix;
 mod migrations;

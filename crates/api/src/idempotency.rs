@@ -1,0 +1,211 @@
+//! `Idempotency-Key` on creating requests: a `POST` carrying the header is claimed for its
+//! caller; its first successful response is kept for 24 hours and replayed, with
+//! `Idempotent-Replayed: true`, when the same caller retries with the same key and the same
+//! request. The same key with a different request is 422; a retry while the first is still
+//! running is 409. Failed requests release their key so they can be retried.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use bytes::BytesMut;
+use crm_store::idempotency::{self, Claim};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::sha256_hex;
+use crate::error::{ApiError, ErrorCode, FieldError};
+
+/// The request header.
+pub const HEADER: &str = "idempotency-key";
+/// Largest request body considered (an attachment upload with its multipart framing).
+const MAX_BODY: usize = crate::routes::attachments::MAX_ATTACHMENT + 64 * 1024;
+/// Largest response kept for replay.
+const MAX_RESPONSE: usize = 1024 * 1024;
+
+fn principal(req: &ServiceRequest, state: &AppState) -> Option<String> {
+    let headers = req.headers();
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+    {
+        return state
+            .auth
+            .verify_access(token.trim())
+            .ok()
+            .map(|c| format!("user:{}", c.sub));
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| format!("key:{}", &sha256_hex(k.trim())[..32]))
+}
+
+fn invalid_key(message: &str) -> ApiError {
+    ApiError::BadRequest {
+        code: ErrorCode::InvalidParameter,
+        detail: format!("The Idempotency-Key header {message}."),
+        errors: vec![FieldError::new("Idempotency-Key", "invalid_value", message)],
+    }
+}
+
+fn replay(row: &idempotency::Model) -> HttpResponse {
+    let status = row
+        .status
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header(("Idempotent-Replayed", "true"));
+    if let Some(v) = &row.location {
+        builder.insert_header((header::LOCATION, v.as_str()));
+    }
+    if let Some(v) = &row.etag {
+        builder.insert_header((header::ETAG, v.as_str()));
+    }
+    if let Some(v) = &row.content_type {
+        builder.insert_header((header::CONTENT_TYPE, v.as_str()));
+    }
+    builder.body(row.body.clone().unwrap_or_default())
+}
+
+/// The middleware.
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(raw_key) = req.headers().get(HEADER).cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    if req.method() != Method::POST {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let key = match raw_key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            k.to_owned()
+        }
+        _ => return Ok(req.error_response(invalid_key("must be 1–255 visible ASCII characters"))),
+    };
+    // Anonymous requests (signing in) are not keyed: there is no caller to key them by.
+    let Some(principal) = principal(&req, &state) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+
+    let mut body = BytesMut::new();
+    let mut payload = req.take_payload();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Ok(req.error_response(ApiError::PayloadTooLarge { limit: MAX_BODY }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b" ");
+    hasher.update(req.uri().to_string());
+    hasher.update(b"\n");
+    hasher.update(&body);
+    let request_hash: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    req.set_payload(Payload::from(body));
+
+    match idempotency::claim(&state.db, &principal, &key, &request_hash).await {
+        Err(e) => return Ok(req.error_response(ApiError::from(e))),
+        Ok(Claim::Existing(row)) if row.request_hash != request_hash => {
+            return Ok(
+                req.error_response(ApiError::Validation(vec![FieldError::new(
+                    "Idempotency-Key",
+                    "key_reused",
+                    "was already used for a different request; use a new key",
+                )])),
+            );
+        }
+        Ok(Claim::Existing(row)) if row.status.is_none() => {
+            return Ok(req.error_response(ApiError::Conflict {
+                detail:
+                    "A request with this Idempotency-Key is still being handled; retry shortly."
+                        .to_owned(),
+                existing_id: None,
+            }));
+        }
+        Ok(Claim::Existing(row)) => {
+            let (http_req, _) = req.into_parts();
+            return Ok(ServiceResponse::new(http_req, replay(&row)));
+        }
+        Ok(Claim::New) => {}
+    }
+
+    let res = next.call(req).await;
+    let res = match res {
+        Ok(res) if res.status().is_success() => res,
+        other => {
+            if let Err(e) = idempotency::release(&state.db, &principal, &key).await {
+                tracing::error!(error = %e, "could not release an idempotency key");
+            }
+            return other.map(ServiceResponse::map_into_boxed_body);
+        }
+    };
+    let (http_req, response) = res.into_parts();
+    let (head, response_body) = response.into_parts();
+    let bytes = match actix_web::body::to_bytes_limited(response_body, MAX_RESPONSE).await {
+        Ok(Ok(bytes)) => bytes,
+        _ => {
+            let _ = idempotency::release(&state.db, &principal, &key).await;
+            let error = ApiError::internal("response too large to keep");
+            return Ok(ServiceResponse::new(
+                http_req,
+                actix_web::ResponseError::error_response(&error),
+            ));
+        }
+    };
+    let text = |name: header::HeaderName| {
+        head.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let row = idempotency::Model {
+        principal: principal.clone(),
+        key: key.clone(),
+        request_hash,
+        status: i16::try_from(head.status().as_u16()).ok(),
+        location: text(header::LOCATION),
+        etag: text(header::ETAG),
+        content_type: text(header::CONTENT_TYPE),
+        body: String::from_utf8(bytes.to_vec()).ok(),
+        created_at: chrono::Utc::now(),
+    };
+    if let Err(e) = idempotency::complete(&state.db, row).await {
+        tracing::error!(error = %e, "could not store an idempotent response");
+    }
+    Ok(ServiceResponse::new(
+        http_req,
+        head.set_body(bytes).map_into_boxed_body(),
+    ))
+}
