@@ -72,11 +72,6 @@ pub async fn find_visible(
         .await?)
 }
 
-/// A customer by id, whoever asks (for internal checks).
-pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Model>, StoreError> {
-    Ok(Entity::find_by_id(id).one(conn).await?)
-}
-
 /// The live (not archived) customer with this USCC.
 pub async fn find_live_by_uscc(
     conn: &impl ConnectionTrait,

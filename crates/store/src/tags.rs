@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use crm_domain::access::Visibility;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, QueryStatementBuilder};
-use sea_orm::{FromQueryResult, QueryOrder, QuerySelect};
+use sea_orm::{FromQueryResult, QueryOrder};
 
 use crate::StoreError;
 
@@ -340,7 +340,7 @@ pub async fn move_all(conn: &impl ConnectionTrait, from: Uuid, to: Uuid) -> Resu
     Ok(())
 }
 
-/// Reads `limit` rows of customer ids for a tag name filter: resolves names to ids.
+/// The ids of the tags with these names, by name (names without a tag are left out).
 pub async fn ids_for_names(
     conn: &impl ConnectionTrait,
     names: &[String],
@@ -350,15 +350,4 @@ pub async fn ids_for_names(
         .into_iter()
         .map(|t| (t.name, t.id))
         .collect())
-}
-
-/// Orders for listing: by name.
-pub async fn all_names(conn: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
-    Ok(Entity::find()
-        .order_by_asc(Column::Name)
-        .select_only()
-        .column(Column::Name)
-        .into_tuple::<String>()
-        .all(conn)
-        .await?)
 }

@@ -1,7 +1,7 @@
 //! Customer request and response types, and the checks that turn a request into a valid
 //! record: every failing field is reported at once.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crm_domain::customer::{
     CustomerType, Scale, Source, Uscc, Wan, check_industry, check_mobile, check_region, name_key,
 };
@@ -431,8 +431,6 @@ impl Checker {
         self.errors.is_empty()
     }
 }
-
-use chrono::Datelike;
 
 /// The allowed values, for messages.
 pub const CUSTOMER_TYPES: &str = "potential, customer, lost";
