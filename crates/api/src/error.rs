@@ -295,6 +295,15 @@ impl ApiError {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// `Ok` when `errors` is empty, otherwise a 422 listing them all, ordered by field.
+    pub fn unless_invalid(mut errors: Vec<FieldError>) -> Result<(), ApiError> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        errors.sort_by(|a, b| a.field.cmp(&b.field));
+        Err(Self::Validation(errors))
+    }
+
     /// A 500 whose cause is logged but never sent.
     pub fn internal(cause: impl fmt::Display) -> Self {
         Self::Internal(cause.to_string())

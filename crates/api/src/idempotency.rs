@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::sha256_hex;
+use crate::auth::{hex_digest, sha256_hex};
 use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// The request header.
@@ -128,11 +128,7 @@ pub async fn middleware(
     hasher.update(req.uri().to_string());
     hasher.update(b"\n");
     hasher.update(&body);
-    let request_hash: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let request_hash = hex_digest(&hasher.finalize());
     req.set_payload(Payload::from(body));
 
     match idempotency::claim(&state.db, &principal, &key, &request_hash).await {

@@ -49,7 +49,8 @@ impl PageQuery {
     }
 }
 
-fn invalid(field: &str, message: &str) -> ApiError {
+/// A 400 `invalid_parameter` naming the query parameter `field`.
+pub fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::BadRequest {
         code: ErrorCode::InvalidParameter,
         detail: format!("The query parameter `{field}` {message}."),

@@ -289,7 +289,7 @@ pub async fn load(db: &Database, count: usize, seed: u64) -> anyhow::Result<std:
                 purged_at: None,
                 version: 1,
             };
-            crate::demo::tier(&policy, &mut row, today);
+            row.apply_tier(&policy, today);
             for k in 0..rng.random_range(1..=3) {
                 people.push(contacts::Model {
                     id: Uuid::now_v7(),
@@ -340,20 +340,4 @@ pub async fn load(db: &Database, count: usize, seed: u64) -> anyhow::Result<std:
         .await
         .map_err(crm_store::StoreError::from)?;
     Ok(started.elapsed())
-}
-
-fn tier(
-    policy: &crm_domain::tier::TierPolicy,
-    row: &mut customers::Model,
-    today: chrono::NaiveDate,
-) {
-    let inputs = crm_domain::tier::TierInputs {
-        purchase_hundredths: row.annual_budget.unwrap_or(0),
-        cooperation_years: row
-            .cooperation_since
-            .map_or(0, |d| crm_domain::tier::years_between(d, today)),
-        influence: row.influence.and_then(|i| u8::try_from(i).ok()),
-    };
-    row.tier_score = i32::try_from(policy.score(inputs)).unwrap_or(0);
-    row.tier = policy.tier(inputs).as_str().to_owned();
 }

@@ -49,6 +49,24 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+impl Model {
+    /// Computes the tier and score under `policy` as of `today`, unless the tier is pinned.
+    pub fn apply_tier(&mut self, policy: &crm_domain::tier::TierPolicy, today: NaiveDate) {
+        if self.tier_pinned {
+            return;
+        }
+        let inputs = crm_domain::tier::TierInputs {
+            purchase_hundredths: self.annual_budget.unwrap_or(0),
+            cooperation_years: self
+                .cooperation_since
+                .map_or(0, |d| crm_domain::tier::years_between(d, today)),
+            influence: self.influence.and_then(|i| u8::try_from(i).ok()),
+        };
+        self.tier_score = i32::try_from(policy.score(inputs)).unwrap_or(0);
+        self.tier = policy.tier(inputs).as_str().to_owned();
+    }
+}
+
 /// The SQL form of a caller's visibility over customers.
 pub fn visible(visibility: Visibility) -> Condition {
     match visibility {

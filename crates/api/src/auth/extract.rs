@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Utc;
-use crm_domain::access::{Action, Role, Scope, permits};
+use crm_domain::access::{Action, Role, permits};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -36,28 +36,6 @@ impl Principal {
         } else {
             Err(ApiError::Forbidden(
                 "Your role may not perform this action.",
-            ))
-        }
-    }
-}
-
-/// An authenticated integrator (API key).
-#[derive(Debug, Clone)]
-pub struct Integrator {
-    /// The key's id.
-    pub key_id: Uuid,
-    /// The key's scopes.
-    pub scopes: Vec<Scope>,
-}
-
-impl Integrator {
-    /// Refuses with 403 unless the key carries `scope`.
-    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
-        if self.scopes.contains(&scope) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "This API key lacks the scope this action needs.",
             ))
         }
     }
@@ -119,22 +97,15 @@ async fn authenticate_person(state: &AppState, token: &str) -> Result<Principal,
     })
 }
 
-async fn authenticate_integrator(state: &AppState, key: &str) -> Result<Integrator, ApiError> {
+/// Checks an integrator's key and records its use. Integrator endpoints (leads) build on this.
+async fn authenticate_integrator(state: &AppState, key: &str) -> Result<(), ApiError> {
     let found = crm_store::api_keys::find_live_by_hash(&state.db, &sha256_hex(key))
         .await?
         .ok_or(ApiError::Unauthenticated(
             "The API key is invalid or revoked.",
         ))?;
     crm_store::api_keys::touch(&state.db, found.id, Utc::now()).await?;
-    let scopes = found
-        .scopes
-        .split_whitespace()
-        .filter_map(Scope::parse)
-        .collect();
-    Ok(Integrator {
-        key_id: found.id,
-        scopes,
-    })
+    Ok(())
 }
 
 impl FromRequest for Principal {
@@ -158,24 +129,6 @@ impl FromRequest for Principal {
             Err(ApiError::Unauthenticated(
                 "This endpoint needs `Authorization: Bearer <access token>`.",
             ))
-        })
-    }
-}
-
-impl FromRequest for Integrator {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state(&req)?;
-            match api_key(&req)? {
-                Some(key) => authenticate_integrator(&state, &key).await,
-                None => Err(ApiError::Unauthenticated(
-                    "This endpoint needs an `X-API-Key` header.",
-                )),
-            }
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Authentication: access tokens (short-lived HS256 JWTs), opaque refresh tokens and API
 //! keys (random secrets stored as SHA-256 hashes), password hashing off the async workers,
-//! and the extractors that turn credentials into a [`Principal`] or an [`Integrator`].
+//! and the extractor that turns credentials into a [`Principal`].
 
 mod extract;
 
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-pub use extract::{Integrator, Principal};
+pub use extract::Principal;
 
 use crate::error::ApiError;
 
@@ -175,6 +175,10 @@ pub fn random_secret(prefix: &str) -> String {
 
 /// Hex SHA-256 of a high-entropy secret: how refresh tokens and API keys are stored.
 pub fn sha256_hex(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
+    hex_digest(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lower-case hex of a digest.
+pub fn hex_digest(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

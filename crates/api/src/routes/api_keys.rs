@@ -145,9 +145,7 @@ pub async fn create_api_key(
             "must name at least one scope",
         ));
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    ApiError::unless_invalid(errors)?;
     let key = random_secret("crm_");
     let prefix: String = key.chars().take(8).collect();
     let scopes_text = scopes

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::{Principal, hex_digest};
 use crate::error::{ApiError, ErrorCode};
 use crate::routes::customers::{ensure_live, touch, visible};
 
@@ -238,10 +238,7 @@ pub async fn upload_attachment(
         filename: clean_filename(filename.as_deref(), content_type),
         content_type: content_type.to_owned(),
         size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-        sha256: Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: hex_digest(&Sha256::digest(&bytes)),
         storage_key: storage_key(customer.id, Uuid::now_v7()),
         uploaded_by: principal.id,
         created_at: Utc::now(),

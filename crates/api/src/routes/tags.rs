@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::error::ApiError;
 use crate::extract::Json;
+use crate::pagination::invalid;
 use crate::routes::customers::dto::Checker;
 use crate::routes::customers::{fail_if_any, visibility};
 
@@ -108,16 +109,7 @@ pub async fn list_tags(
                 .decode(raw)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| ApiError::BadRequest {
-                    code: ErrorCode::InvalidParameter,
-                    detail: "The query parameter `cursor` is not a cursor returned by this list."
-                        .to_owned(),
-                    errors: vec![FieldError::new(
-                        "cursor",
-                        "invalid_value",
-                        "is not a cursor returned by this list",
-                    )],
-                })?,
+                .ok_or_else(|| invalid("cursor", "is not a cursor returned by this list"))?,
         ),
     };
     let rows = tags::list_with_usage(&state.db, visibility(&principal), after, limit).await?;

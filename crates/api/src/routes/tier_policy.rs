@@ -17,7 +17,7 @@ use crate::auth::Principal;
 use crate::concurrency::{etag, if_match};
 use crate::error::{ApiError, FieldError};
 use crate::extract::Json;
-use crate::routes::customers::apply_tier;
+use crate::routes::customers::today;
 
 /// The policy in force.
 #[derive(Debug, Serialize, ToSchema)]
@@ -92,9 +92,7 @@ pub async fn put_tier_policy(
         .into_iter()
         .map(|(f, m)| FieldError::new(f, "invalid_value", m))
         .collect();
-    if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
-    }
+    ApiError::unless_invalid(problems)?;
     let tx = begin_write(&state.db).await?;
     let (_, row) = tier_policy::get(&tx).await?;
     let current = row.as_ref().map_or(0, |r| r.version);
@@ -110,7 +108,7 @@ pub async fn put_tier_policy(
         after = Some(last.id);
         for mut row in page {
             let (old_tier, old_score) = (row.tier.clone(), row.tier_score);
-            apply_tier(&policy, &mut row);
+            row.apply_tier(&policy, today());
             if row.tier != old_tier || row.tier_score != old_score {
                 customers::set_tier(&tx, row.id, &row.tier, row.tier_score).await?;
             }

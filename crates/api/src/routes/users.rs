@@ -166,14 +166,8 @@ pub struct UserQuery {
 }
 
 fn region_error(region: Option<&str>, field: &str, errors: &mut Vec<FieldError>) {
-    if let Some(code) = region
-        && crm_domain::reference::region(code).is_none()
-    {
-        errors.push(FieldError::new(
-            field,
-            "unknown_code",
-            "must be a GB/T 2260 province code such as 11",
-        ));
+    if let Some(Err(message)) = region.map(crm_domain::customer::check_region) {
+        errors.push(FieldError::new(field, "unknown_code", message));
     }
 }
 
@@ -184,15 +178,6 @@ fn validation_errors(result: Result<(), validator::ValidationErrors>) -> Vec<Fie
             ApiError::Validation(list) => list,
             _ => Vec::new(),
         },
-    }
-}
-
-fn fail_if_any(mut errors: Vec<FieldError>) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        errors.sort_by(|a, b| a.field.cmp(&b.field));
-        Err(ApiError::Validation(errors))
     }
 }
 
@@ -288,7 +273,7 @@ pub async fn create_user(
     ) {
         errors.push(FieldError::new("password", "weak_password", msg));
     }
-    fail_if_any(errors)?;
+    ApiError::unless_invalid(errors)?;
     let Some(username) = username else {
         return Err(ApiError::internal("username parsed"));
     };
@@ -453,7 +438,7 @@ pub async fn update_user(
         Some(None) => errors.push(FieldError::new("password", "required", "cannot be cleared")),
         None => {}
     }
-    fail_if_any(errors)?;
+    ApiError::unless_invalid(errors)?;
 
     let loses_admin = current.role == "admin"
         && current.active

@@ -13,7 +13,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{NaiveDate, Utc};
 use crm_domain::access::{Action, Visibility, record_visibility};
 use crm_domain::customer::{Uscc, check_industry, name_key};
-use crm_domain::tier::{TierInputs, TierPolicy, years_between};
 use crm_store::{
     ConnectionTrait, begin_write, contacts, customers, history, tags, tier_policy, users,
 };
@@ -113,22 +112,6 @@ pub(crate) fn respond(status: StatusCode, customer: &Customer) -> HttpResponse {
         ));
     }
     builder.json(customer)
-}
-
-/// Computes the tier of an unpinned customer under `policy`.
-pub(crate) fn apply_tier(policy: &TierPolicy, row: &mut customers::Model) {
-    if row.tier_pinned {
-        return;
-    }
-    let inputs = TierInputs {
-        purchase_hundredths: row.annual_budget.unwrap_or(0),
-        cooperation_years: row
-            .cooperation_since
-            .map_or(0, |d| years_between(d, today())),
-        influence: row.influence.and_then(|i| u8::try_from(i).ok()),
-    };
-    row.tier_score = i32::try_from(policy.score(inputs)).unwrap_or(0);
-    row.tier = policy.tier(inputs).as_str().to_owned();
 }
 
 /// The fields a change-log entry compares.
@@ -250,13 +233,7 @@ async fn check_referrer(
 }
 
 pub(crate) fn fail_if_any(c: Checker) -> Result<(), ApiError> {
-    if c.ok() {
-        Ok(())
-    } else {
-        let mut errors = c.errors;
-        errors.sort_by(|a, b| a.field.cmp(&b.field));
-        Err(ApiError::Validation(errors))
-    }
+    ApiError::unless_invalid(c.errors)
 }
 
 /// Lists the customers the caller can see, with filters, sorting and keyset pagination.
@@ -365,7 +342,7 @@ pub async fn create_customer(
     let tx = begin_write(&state.db).await?;
     uscc_conflict(&tx, &principal, &row.uscc, None).await?;
     let (policy, _) = tier_policy::get(&tx).await?;
-    apply_tier(&policy, &mut row);
+    row.apply_tier(&policy, today);
     let row = customers::insert(&tx, row).await.map_err(uscc_race)?;
     contacts::insert_many(&tx, new_contacts).await?;
     let tag_ids: Vec<Uuid> = tags::ensure(&tx, &tag_names)
@@ -601,7 +578,7 @@ pub async fn update_customer(
         uscc_conflict(&tx, &principal, &row.uscc, Some(row.id)).await?;
     }
     let (policy, _) = tier_policy::get(&tx).await?;
-    apply_tier(&policy, &mut row);
+    row.apply_tier(&policy, today);
     row.updated_at = Utc::now();
     let saved = customers::save(&tx, row, expected)
         .await

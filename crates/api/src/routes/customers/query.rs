@@ -13,7 +13,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ErrorCode, FieldError, sanitize_serde_message};
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, invalid};
 
 /// Filters, sort and page of the customer list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -76,14 +76,6 @@ struct Cursor {
     s: String,
     v: String,
     id: Uuid,
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::BadRequest {
-        code: ErrorCode::InvalidParameter,
-        detail: format!("The query parameter `{field}` {message}."),
-        errors: vec![FieldError::new(field, "invalid_value", message)],
-    }
 }
 
 impl CustomerQuery {
