@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_identity;
 mod m20261122_000002_customers;
 mod m20261122_000003_idempotency;
+mod m20261123_000004_jobs;
+mod m20261123_000005_audit_outbox;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -17,6 +19,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_identity::Migration),
             Box::new(m20261122_000002_customers::Migration),
             Box::new(m20261122_000003_idempotency::Migration),
+            Box::new(m20261123_000004_jobs::Migration),
+            Box::new(m20261123_000005_audit_outbox::Migration),
         ]
     }
 }

@@ -50,16 +50,20 @@ pub enum Scope {
     /// Create leads (web forms, trade-fair scanners).
     #[serde(rename = "leads:write")]
     LeadsWrite,
+    /// Read the event feed (`GET /events`) to catch up on changes by polling.
+    #[serde(rename = "events:read")]
+    EventsRead,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 1] = [Scope::LeadsWrite];
+    pub const ALL: [Scope; 2] = [Scope::LeadsWrite, Scope::EventsRead];
 
     /// The scope's name as stored and sent.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::LeadsWrite => "leads:write",
+            Scope::EventsRead => "events:read",
         }
     }
 
@@ -102,6 +106,20 @@ pub enum Action {
     CreateTag,
     /// Rename, merge and delete tags.
     ManageTags,
+    /// Read the event feed (the outbox) to catch up on changes.
+    ReadEvents,
+    /// Read one's own account and change one's own password.
+    ManageOwnAccount,
+}
+
+impl Action {
+    /// The API-key scope that grants this action to an integrator, if any scope does.
+    pub fn scope(self) -> Option<Scope> {
+        match self {
+            Action::ReadEvents => Some(Scope::EventsRead),
+            _ => None,
+        }
+    }
 }
 
 /// Whether `role` may take `action` on a record it can see.
@@ -116,7 +134,78 @@ pub fn permits(role: Role, action: Action) -> bool {
         }
         PurgeCustomer => role == Admin,
         ReadUsers => matches!(role, Admin | Manager),
-        ManageUsers | ManageApiKeys => role == Admin,
+        ManageUsers | ManageApiKeys | ReadEvents => role == Admin,
+        ManageOwnAccount => true,
+    }
+}
+
+/// Who is asking: a signed-in person, an integrator's API key, or the system itself (the
+/// command line, background jobs). One type from authentication through every use case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A person with an account.
+    Person {
+        /// The account's id.
+        id: Uuid,
+        /// The account's role.
+        role: Role,
+    },
+    /// An integrator presenting an API key.
+    Integrator {
+        /// The key's id.
+        key_id: Uuid,
+        /// What the key was granted.
+        scopes: Vec<Scope>,
+    },
+    /// The server itself: command-line tools and background jobs. Sees and may do everything.
+    System,
+}
+
+impl Caller {
+    /// Whether this caller may ever take `action`, whatever the record: the role policy
+    /// for people, the key's scopes for integrators. The one place scopes are checked.
+    pub fn may(&self, action: Action) -> bool {
+        match self {
+            Caller::Person { role, .. } => permits(*role, action),
+            Caller::Integrator { scopes, .. } => {
+                action.scope().is_some_and(|s| scopes.contains(&s))
+            }
+            Caller::System => true,
+        }
+    }
+
+    /// The person's account id; `None` for integrators and the system.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Caller::Person { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The API key's id; `None` for people and the system.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        match self {
+            Caller::Integrator { key_id, .. } => Some(*key_id),
+            _ => None,
+        }
+    }
+
+    /// The person's role; `None` for integrators and the system.
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Person { role, .. } => Some(*role),
+            _ => None,
+        }
+    }
+
+    /// Which owned records (customers, leads, deals) this caller can know exist.
+    /// Integrators see none of them; the system sees all.
+    pub fn visibility(&self) -> Visibility {
+        match self {
+            Caller::Person { id, role } => record_visibility(*role, *id),
+            Caller::Integrator { key_id, .. } => Visibility::CreatedByKey(*key_id),
+            Caller::System => Visibility::All,
+        }
     }
 }
 
@@ -129,6 +218,8 @@ pub enum Visibility {
     OwnedBy(Uuid),
     /// Only records assigned to this user (their work orders), and what hangs off them.
     AssignedTo(Uuid),
+    /// Only records this API key created (an integrator reading back its own leads).
+    CreatedByKey(Uuid),
 }
 
 /// The visibility of owned records (customers, leads, deals, activities) for a caller.
@@ -187,5 +278,33 @@ mod tests {
         assert_eq!(Role::parse("root"), None);
         assert_eq!(Scope::parse("leads:write"), Some(Scope::LeadsWrite));
         assert_eq!(Scope::parse("leads:read"), None);
+        assert_eq!(Scope::parse("events:read"), Some(Scope::EventsRead));
+    }
+
+    #[test]
+    fn integrators_reach_only_what_their_scopes_grant() {
+        let key = Caller::Integrator {
+            key_id: Uuid::now_v7(),
+            scopes: vec![Scope::LeadsWrite],
+        };
+        assert!(!key.may(Action::ReadCustomers));
+        assert!(!key.may(Action::ReadEvents));
+        assert!(!key.may(Action::ManageOwnAccount));
+        let reader = Caller::Integrator {
+            key_id: Uuid::now_v7(),
+            scopes: vec![Scope::EventsRead],
+        };
+        assert!(reader.may(Action::ReadEvents));
+        assert!(Caller::System.may(Action::PurgeCustomer));
+        let admin = Caller::Person {
+            id: Uuid::now_v7(),
+            role: Role::Admin,
+        };
+        assert!(admin.may(Action::ReadEvents));
+        let rep = Caller::Person {
+            id: Uuid::now_v7(),
+            role: Role::Sales,
+        };
+        assert!(!rep.may(Action::ReadEvents));
     }
 }

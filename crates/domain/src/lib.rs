@@ -5,8 +5,10 @@
 
 pub mod access;
 pub mod account;
+pub mod audit;
 pub mod customer;
 pub mod password;
 pub mod privacy;
 pub mod reference;
+pub mod rule;
 pub mod tier;

@@ -73,8 +73,10 @@ pub fn visible(visibility: Visibility) -> Condition {
         Visibility::All => Condition::all(),
         Visibility::OwnedBy(user) => Condition::all().add(Column::OwnerId.eq(user)),
         // Service agents see the customers behind the work orders assigned to them; until
-        // work orders exist, that is none.
-        Visibility::AssignedTo(_) => Condition::all().add(Expr::cust("1 = 0")),
+        // work orders exist, that is none. Integrators never see customers.
+        Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => {
+            Condition::all().add(Expr::cust("1 = 0"))
+        }
     }
 }
 
@@ -99,6 +101,21 @@ pub async fn find_live_by_uscc(
         .filter(Column::Uscc.eq(uscc))
         .filter(Column::ArchivedAt.is_null())
         .one(conn)
+        .await?)
+}
+
+/// The live customers holding any of these USCCs (bulk duplicate checks).
+pub async fn find_live_by_usccs(
+    conn: &impl ConnectionTrait,
+    usccs: &[String],
+) -> Result<Vec<Model>, StoreError> {
+    if usccs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Uscc.is_in(usccs.iter().cloned()))
+        .filter(Column::ArchivedAt.is_null())
+        .all(conn)
         .await?)
 }
 

@@ -4,13 +4,15 @@
 
 pub mod api_keys;
 pub mod attachments;
+pub mod audit;
 pub mod contacts;
 pub mod customers;
 pub mod db;
 pub mod error;
-pub mod history;
 pub mod idempotency;
+pub mod jobs;
 pub mod login_throttle;
+pub mod outbox;
 pub mod refresh_tokens;
 pub mod tags;
 pub mod tier_policy;

@@ -191,7 +191,7 @@ fn usage_query(visibility: Visibility) -> sea_orm::sea_query::SelectStatement {
         Visibility::OwnedBy(user) => {
             count.and_where(Expr::col((customers.clone(), Alias::new("owner_id"))).eq(user));
         }
-        Visibility::AssignedTo(_) => {
+        Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => {
             count.and_where(Expr::cust("1 = 0"));
         }
     }

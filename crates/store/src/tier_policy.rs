@@ -39,13 +39,13 @@ pub async fn get(conn: &impl ConnectionTrait) -> Result<(TierPolicy, Option<Mode
 pub async fn put(
     conn: &impl ConnectionTrait,
     policy: &TierPolicy,
-    by: Uuid,
+    by: Option<Uuid>,
     version: i32,
 ) -> Result<Model, StoreError> {
     let model = ActiveModel {
         id: sea_orm::ActiveValue::Set(1),
         policy: sea_orm::ActiveValue::Set(serde_json::to_value(policy).unwrap_or_default()),
-        updated_by: sea_orm::ActiveValue::Set(Some(by)),
+        updated_by: sea_orm::ActiveValue::Set(by),
         updated_at: sea_orm::ActiveValue::Set(Utc::now()),
         version: sea_orm::ActiveValue::Set(version),
     };

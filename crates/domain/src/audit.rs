@@ -1,0 +1,194 @@
+//! What the audit log and the event feed record: the kinds of entity, the actions taken on
+//! them, and the public event types integrators receive. Names are stable: clients and
+//! stored rows depend on them.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The kinds of record the audit log and the event feed speak of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityType {
+    /// A customer profile, with its contacts, tags and attachments.
+    Customer,
+    /// An account.
+    User,
+    /// An integrator's API key.
+    ApiKey,
+    /// A tag of the catalogue.
+    Tag,
+    /// The tier policy.
+    TierPolicy,
+}
+
+impl EntityType {
+    /// The name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::User => "user",
+            Self::ApiKey => "api_key",
+            Self::Tag => "tag",
+            Self::TierPolicy => "tier_policy",
+        }
+    }
+}
+
+/// Every action the audit log records. The documented list in `docs/API.md` is this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// The record was created; `changes` holds every field set.
+    Created,
+    /// Fields changed.
+    Updated,
+    /// A customer was given to another owner.
+    OwnerChanged,
+    /// A customer's tier was pinned or unpinned by hand.
+    TierPinned,
+    /// A customer's tier changed by the policy (re-tiering).
+    TierChanged,
+    /// A customer's tag set changed.
+    TagsChanged,
+    /// A contact was added to a customer.
+    ContactAdded,
+    /// A contact changed.
+    ContactChanged,
+    /// A contact was removed.
+    ContactRemoved,
+    /// A file was attached to a customer.
+    AttachmentAdded,
+    /// An attachment was deleted.
+    AttachmentRemoved,
+    /// The record was archived.
+    Archived,
+    /// The record was restored from the archive.
+    Restored,
+    /// Another customer was merged into this one.
+    Merged,
+    /// This customer was merged into another and archived.
+    MergedInto,
+    /// A customer's personal data was irreversibly removed.
+    Purged,
+    /// An account was deactivated.
+    Deactivated,
+    /// An account was reactivated.
+    Reactivated,
+    /// An account's role changed.
+    RoleChanged,
+    /// An account's password was changed by its owner or reset by an admin.
+    PasswordChanged,
+    /// An API key was revoked.
+    Revoked,
+    /// A tag was renamed.
+    Renamed,
+    /// A tag was merged into another of the same name.
+    TagMerged,
+    /// The record was deleted.
+    Deleted,
+}
+
+impl AuditAction {
+    /// Every action, in documentation order.
+    pub const ALL: [AuditAction; 24] = [
+        Self::Created,
+        Self::Updated,
+        Self::OwnerChanged,
+        Self::TierPinned,
+        Self::TierChanged,
+        Self::TagsChanged,
+        Self::ContactAdded,
+        Self::ContactChanged,
+        Self::ContactRemoved,
+        Self::AttachmentAdded,
+        Self::AttachmentRemoved,
+        Self::Archived,
+        Self::Restored,
+        Self::Merged,
+        Self::MergedInto,
+        Self::Purged,
+        Self::Deactivated,
+        Self::Reactivated,
+        Self::RoleChanged,
+        Self::PasswordChanged,
+        Self::Revoked,
+        Self::Renamed,
+        Self::TagMerged,
+        Self::Deleted,
+    ];
+
+    /// The name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::OwnerChanged => "owner_changed",
+            Self::TierPinned => "tier_pinned",
+            Self::TierChanged => "tier_changed",
+            Self::TagsChanged => "tags_changed",
+            Self::ContactAdded => "contact_added",
+            Self::ContactChanged => "contact_changed",
+            Self::ContactRemoved => "contact_removed",
+            Self::AttachmentAdded => "attachment_added",
+            Self::AttachmentRemoved => "attachment_removed",
+            Self::Archived => "archived",
+            Self::Restored => "restored",
+            Self::Merged => "merged",
+            Self::MergedInto => "merged_into",
+            Self::Purged => "purged",
+            Self::Deactivated => "deactivated",
+            Self::Reactivated => "reactivated",
+            Self::RoleChanged => "role_changed",
+            Self::PasswordChanged => "password_changed",
+            Self::Revoked => "revoked",
+            Self::Renamed => "renamed",
+            Self::TagMerged => "tag_merged",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// The event an integrator receives for this action on `entity`, if any: customer
+    /// changes of every kind are `customer.updated` unless they have a name of their own.
+    pub fn event(self, entity: EntityType) -> String {
+        let name = match (entity, self) {
+            (_, Self::Created) => "created",
+            (_, Self::Archived) => "archived",
+            (_, Self::Restored) => "restored",
+            (_, Self::Purged) => "purged",
+            (_, Self::Deleted) => "deleted",
+            (EntityType::Customer, Self::Merged) => "merged",
+            (EntityType::Customer, Self::MergedInto) => "merged_into",
+            (EntityType::Customer, Self::OwnerChanged) => "owner_changed",
+            (EntityType::Customer, Self::TierChanged | Self::TierPinned) => "tier_changed",
+            (EntityType::User, Self::Deactivated) => "deactivated",
+            (EntityType::ApiKey, Self::Revoked) => "revoked",
+            _ => "updated",
+        };
+        format!("{}.{name}", entity.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_events_are_dotted() {
+        let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        assert_eq!(
+            AuditAction::ContactAdded.event(EntityType::Customer),
+            "customer.updated"
+        );
+        assert_eq!(
+            AuditAction::Created.event(EntityType::Customer),
+            "customer.created"
+        );
+        assert_eq!(
+            AuditAction::Merged.event(EntityType::Customer),
+            "customer.merged"
+        );
+    }
+}
