@@ -1,15 +1,23 @@
 //! Extractors and extractor configuration, so that every malformed request is answered with
-//! a problem document: [`Json`] reports each bad field with its JSON path and never echoes the
-//! value; query and path failures are 400 naming the parameter.
+//! a problem document, and only once the caller has passed the checks that come first.
+//!
+//! [`Json`] and [`Query`] never fail while the request is extracted: they keep the raw body
+//! or query string and hand it to the use case as a deferred [`Input`], which decodes it at
+//! the body step of the fixed order of checks. A stranger sending garbage to a record they
+//! may not see gets 404 (or 403), never a 400 that tells them the route took their request.
+//! Decoding reports each bad field with its JSON path and never echoes the value.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::http::header;
-use actix_web::web::{self, Bytes};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
+use crm_app::{AppError, IfMatch, Input};
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ErrorCode, FieldError, sanitize_serde_message};
@@ -17,20 +25,48 @@ use crate::error::{ApiError, ErrorCode, FieldError, sanitize_serde_message};
 /// Largest JSON body accepted, in bytes.
 pub const JSON_LIMIT: usize = 1024 * 1024;
 
-/// A JSON request body. Requires `Content-Type: application/json` (or `+json`), at most
-/// [`JSON_LIMIT`] bytes; syntax errors are 400 `malformed_json`, shape errors 422
-/// `validation_failed` with the field's JSON path.
-#[derive(Debug)]
-pub struct Json<T>(pub T);
+/// What reading a JSON body found.
+enum Raw {
+    Bytes(Bytes),
+    WrongType,
+    TooLarge,
+    Broken,
+}
 
-impl<T> Json<T> {
-    /// Unwraps the body.
-    pub fn into_inner(self) -> T {
-        self.0
+/// A JSON request body, decoded when the use case reaches the body step. Requires
+/// `Content-Type: application/json` (or `+json`, 415), at most [`JSON_LIMIT`] bytes (413);
+/// syntax errors are 400 `malformed_json`, shape errors 422 `validation_failed` with the
+/// field's JSON path.
+pub struct Json<T> {
+    raw: Raw,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned + 'static> Json<T> {
+    /// The body as a use-case input.
+    pub fn input(self) -> Input<T> {
+        match self.raw {
+            Raw::Bytes(bytes) => Input::deferred(move || parse_json(&bytes)),
+            Raw::WrongType => Input::deferred(|| {
+                Err(AppError::UnsupportedMediaType(
+                    "This endpoint accepts application/json only.".to_owned(),
+                ))
+            }),
+            Raw::TooLarge => {
+                Input::deferred(|| Err(AppError::PayloadTooLarge { limit: JSON_LIMIT }))
+            }
+            Raw::Broken => Input::deferred(|| {
+                Err(AppError::BadRequest {
+                    code: ErrorCode::BadRequest,
+                    detail: "The request body could not be read.".to_owned(),
+                    errors: Vec::new(),
+                })
+            }),
+        }
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: 'static> FromRequest for Json<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
@@ -49,28 +85,45 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let body = web::Bytes::from_request(req, payload);
+        let mut payload = payload.take();
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "This endpoint accepts application/json only.".to_owned(),
-                )
-                .into());
-            }
-            if declared_len.is_some_and(|len| len > JSON_LIMIT) {
-                return Err(ApiError::PayloadTooLarge { limit: JSON_LIMIT }.into());
-            }
-            let bytes: Bytes = body.await?;
-            parse_json(&bytes).map(Json).map_err(Into::into)
+            let raw = if !content_type_ok {
+                Raw::WrongType
+            } else if declared_len.is_some_and(|len| len > JSON_LIMIT) {
+                Raw::TooLarge
+            } else {
+                let mut body = BytesMut::new();
+                let mut raw = None;
+                while let Some(chunk) = payload.next().await {
+                    match chunk {
+                        Ok(chunk) if body.len() + chunk.len() <= JSON_LIMIT => {
+                            body.extend_from_slice(&chunk);
+                        }
+                        Ok(_) => {
+                            raw = Some(Raw::TooLarge);
+                            break;
+                        }
+                        Err(_) => {
+                            raw = Some(Raw::Broken);
+                            break;
+                        }
+                    }
+                }
+                raw.unwrap_or_else(|| Raw::Bytes(body.freeze()))
+            };
+            Ok(Json {
+                raw,
+                _type: PhantomData,
+            })
         })
     }
 }
 
 /// Parses a JSON document into `T`, mapping failures to problem errors with field paths:
 /// first the whole document's syntax (400), then its shape (422).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|err| ApiError::BadRequest {
+        serde_json::from_slice(bytes).map_err(|err| AppError::BadRequest {
             code: ErrorCode::MalformedJson,
             detail: format!(
                 "The body is not a single valid JSON document (line {}, column {}).",
@@ -84,7 +137,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let raw = err.into_inner().to_string();
         let (code, message) = sanitize_serde_message(&raw);
         let (field, message) = missing_field_path(&path, &raw, message);
-        ApiError::Validation(vec![FieldError::new(field, code, message)])
+        AppError::Validation(vec![FieldError::new(field, code, message)])
     })
 }
 
@@ -101,27 +154,64 @@ fn missing_field_path(path: &str, raw: &str, message: String) -> (String, String
     }
 }
 
-/// Error handler for `web::Query`: 400 naming the parameter when it can be told.
-pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let raw = err.to_string();
-    let (code, message) =
-        sanitize_serde_message(raw.trim_start_matches("Query deserialize error: "));
-    ApiError::BadRequest {
-        code: ErrorCode::InvalidParameter,
-        detail: format!("A query parameter is invalid: {message}."),
-        errors: vec![FieldError::new("query", code, message)],
+/// Query parameters, decoded when the use case asks for them (repeated parameters such as
+/// `tag=a&tag=b` become lists); each problem is a 400 naming its parameter.
+pub struct Query<T> {
+    raw: String,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned + 'static> Query<T> {
+    /// The parameters as a use-case input.
+    pub fn input(self) -> Input<T> {
+        let raw = self.raw;
+        Input::deferred(move || parse_query(&raw))
     }
-    .into()
+}
+
+impl<T: 'static> FromRequest for Query<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(Query {
+            raw: req.query_string().to_owned(),
+            _type: PhantomData,
+        }))
+    }
+}
+
+/// Parses a query string into `T`: 400 `invalid_parameter` naming the problem.
+pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
+    serde_html_form::from_str(raw).map_err(|e| {
+        let (code, message) = sanitize_serde_message(&e.to_string());
+        AppError::BadRequest {
+            code: ErrorCode::InvalidParameter,
+            detail: format!("A query parameter is invalid: {message}."),
+            errors: vec![FieldError::new("query", code, message)],
+        }
+    })
+}
+
+/// The `If-Match` header of a request, for the use case to check at its turn.
+pub fn if_match(req: &HttpRequest) -> IfMatch {
+    match req.headers().get(header::IF_MATCH) {
+        None => IfMatch::Absent,
+        Some(value) => match value.to_str() {
+            Ok(text) => IfMatch::parse(Some(text)),
+            Err(_) => IfMatch::Unmatchable,
+        },
+    }
 }
 
 /// Error handler for `web::Path`: 400 saying which path segment is malformed.
 pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
     let raw = err.to_string();
     let (code, message) = sanitize_serde_message(&raw);
-    ApiError::BadRequest {
+    ApiError(AppError::BadRequest {
         code: ErrorCode::InvalidParameter,
         detail: format!("A path parameter is malformed: {message}."),
         errors: vec![FieldError::new("path", code, message)],
-    }
+    })
     .into()
 }

@@ -16,12 +16,14 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::{hex_digest, sha256_hex};
+use crm_app::AppError;
+
 use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
 /// Largest request body considered (an attachment upload with its multipart framing).
-const MAX_BODY: usize = crate::routes::attachments::MAX_ATTACHMENT + 64 * 1024;
+const MAX_BODY: usize = crm_app::attachments::MAX_ATTACHMENT + 64 * 1024;
 /// Largest response kept for replay.
 const MAX_RESPONSE: usize = 1024 * 1024;
 
@@ -36,6 +38,7 @@ fn principal(req: &ServiceRequest, state: &AppState) -> Option<String> {
         })
     {
         return state
+            .ctx
             .auth
             .verify_access(token.trim())
             .ok()
@@ -48,11 +51,11 @@ fn principal(req: &ServiceRequest, state: &AppState) -> Option<String> {
 }
 
 fn invalid_key(message: &str) -> ApiError {
-    ApiError::BadRequest {
+    ApiError(AppError::BadRequest {
         code: ErrorCode::InvalidParameter,
         detail: format!("The Idempotency-Key header {message}."),
         errors: vec![FieldError::new("Idempotency-Key", "invalid_value", message)],
-    }
+    })
 }
 
 fn replay(row: &idempotency::Model) -> HttpResponse {
@@ -117,7 +120,7 @@ pub async fn middleware(
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
         if body.len() + chunk.len() > MAX_BODY {
-            return Ok(req.error_response(ApiError::PayloadTooLarge { limit: MAX_BODY }));
+            return Ok(req.error_response(ApiError(AppError::PayloadTooLarge { limit: MAX_BODY })));
         }
         body.extend_from_slice(&chunk);
     }
@@ -131,24 +134,24 @@ pub async fn middleware(
     let request_hash = hex_digest(&hasher.finalize());
     req.set_payload(Payload::from(body));
 
-    match idempotency::claim(&state.db, &principal, &key, &request_hash).await {
+    match idempotency::claim(&state.ctx.db, &principal, &key, &request_hash).await {
         Err(e) => return Ok(req.error_response(ApiError::from(e))),
         Ok(Claim::Existing(row)) if row.request_hash != request_hash => {
             return Ok(
-                req.error_response(ApiError::Validation(vec![FieldError::new(
+                req.error_response(ApiError(AppError::Validation(vec![FieldError::new(
                     "Idempotency-Key",
                     "key_reused",
                     "was already used for a different request; use a new key",
-                )])),
+                )]))),
             );
         }
         Ok(Claim::Existing(row)) if row.status.is_none() => {
-            return Ok(req.error_response(ApiError::Conflict {
+            return Ok(req.error_response(ApiError(AppError::Conflict {
+                code: ErrorCode::IdempotencyInFlight,
                 detail:
                     "A request with this Idempotency-Key is still being handled; retry shortly."
                         .to_owned(),
-                existing_id: None,
-            }));
+            })));
         }
         Ok(Claim::Existing(row)) => {
             let (http_req, _) = req.into_parts();
@@ -161,7 +164,7 @@ pub async fn middleware(
     let res = match res {
         Ok(res) if res.status().is_success() => res,
         other => {
-            if let Err(e) = idempotency::release(&state.db, &principal, &key).await {
+            if let Err(e) = idempotency::release(&state.ctx.db, &principal, &key).await {
                 tracing::error!(error = %e, "could not release an idempotency key");
             }
             return other.map(ServiceResponse::map_into_boxed_body);
@@ -172,7 +175,7 @@ pub async fn middleware(
     let bytes = match actix_web::body::to_bytes_limited(response_body, MAX_RESPONSE).await {
         Ok(Ok(bytes)) => bytes,
         _ => {
-            let _ = idempotency::release(&state.db, &principal, &key).await;
+            let _ = idempotency::release(&state.ctx.db, &principal, &key).await;
             let error = ApiError::internal("response too large to keep");
             return Ok(ServiceResponse::new(
                 http_req,
@@ -197,7 +200,7 @@ pub async fn middleware(
         body: String::from_utf8(bytes.to_vec()).ok(),
         created_at: chrono::Utc::now(),
     };
-    if let Err(e) = idempotency::complete(&state.db, row).await {
+    if let Err(e) = idempotency::complete(&state.ctx.db, row).await {
         tracing::error!(error = %e, "could not store an idempotent response");
     }
     Ok(ServiceResponse::new(

@@ -3,12 +3,10 @@
 //! and the integration tests both use it, so tests exercise exactly what runs.
 
 pub mod auth;
-pub mod concurrency;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
-pub mod pagination;
 pub mod request_id;
 pub mod routes;
 pub mod telemetry;
@@ -19,7 +17,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, web};
-use crm_store::Database;
+use crm_app::Ctx;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi as _;
 use utoipa_actix_web::AppExt;
@@ -37,34 +35,19 @@ pub struct ApiSettings {
     pub cors_origins: Vec<String>,
 }
 
-/// What every handler may reach: the database pool, authentication and the settings.
+/// What every handler may reach: the use cases' context and the HTTP settings.
 #[derive(Clone)]
 pub struct AppState {
-    /// The connection pool.
-    pub db: Database,
-    /// Token signing, password hashing.
-    pub auth: std::sync::Arc<auth::Auth>,
-    /// Where attachment bytes are kept.
-    pub files: std::sync::Arc<dyn object_store::ObjectStore>,
+    /// Database, file store and authentication, as the use cases take them.
+    pub ctx: Ctx,
     /// HTTP-layer settings.
     pub settings: ApiSettings,
 }
 
 impl AppState {
-    /// State over `db`, storing files in `files`, with the given authentication and HTTP
-    /// settings.
-    pub fn new(
-        db: Database,
-        files: std::sync::Arc<dyn object_store::ObjectStore>,
-        auth: &auth::AuthSettings,
-        settings: ApiSettings,
-    ) -> Result<Self, String> {
-        Ok(Self {
-            db,
-            auth: std::sync::Arc::new(auth::Auth::new(auth)?),
-            files,
-            settings,
-        })
+    /// State over `ctx` with the given HTTP settings.
+    pub fn new(ctx: Ctx, settings: ApiSettings) -> Self {
+        Self { ctx, settings }
     }
 }
 
@@ -120,7 +103,6 @@ pub fn build_app(
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
         .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
-        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .app_data(web::Data::new(routes::service::OpenApiDocument::new(&doc)))
         .service(

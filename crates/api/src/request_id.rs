@@ -15,10 +15,6 @@ use crate::error::{ErrorCode, PROBLEM_JSON, Problem};
 /// The header that carries the request id both ways.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-tokio::task_local! {
-    static CURRENT: String;
-}
-
 /// The id of the request being handled, stored in its extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -29,7 +25,7 @@ pub struct RequestStart(pub Instant);
 
 /// The request id of the request this task is handling, if any.
 pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
+    crm_app::context::request_id()
 }
 
 /// Accepts a caller's id if it is 1–128 visible ASCII characters; anything else is replaced,
@@ -54,7 +50,7 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(RequestStart(Instant::now()));
 
-    let res = CURRENT.scope(id.clone(), next.call(req)).await?;
+    let res = crm_app::context::with_request_id(id.clone(), next.call(req)).await?;
     let needs_problem = (res.status().is_client_error() || res.status().is_server_error())
         && !res
             .headers()
@@ -62,9 +58,10 @@ pub async fn middleware(
             .is_some_and(|ct| ct.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     let mut res = if needs_problem {
         let status = res.status();
-        let code = ErrorCode::for_status(status);
+        let code = ErrorCode::for_status(status.as_u16());
         let detail = status.canonical_reason().unwrap_or("Error").to_owned();
-        let mut problem = CURRENT.sync_scope(id.clone(), || Problem::new(code, detail));
+        let mut problem =
+            crm_app::context::sync_with_request_id(id.clone(), || Problem::new(code, detail));
         problem.status = status.as_u16();
         let kept: Vec<_> = [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER]
             .into_iter()

@@ -1,8 +1,6 @@
-//! Authentication: access tokens (short-lived HS256 JWTs), opaque refresh tokens and API
-//! keys (random secrets stored as SHA-256 hashes), password hashing off the async workers,
-//! and the extractor that turns credentials into a [`Principal`].
-
-mod extract;
+//! Authentication machinery: access tokens (short-lived HS256 JWTs), opaque refresh tokens
+//! and API keys (random secrets stored as SHA-256 hashes), and password hashing off the
+//! async workers with bounded concurrency.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-pub use extract::Principal;
-
-use crate::error::ApiError;
+use crate::error::AppError;
 
 /// Issuer of access tokens.
 pub const ISSUER: &str = "crm";
@@ -116,7 +112,7 @@ impl Auth {
     }
 
     /// Signs an access token for `user_id` at `token_version`.
-    pub fn issue_access(&self, user_id: Uuid, token_version: i32) -> Result<String, ApiError> {
+    pub fn issue_access(&self, user_id: Uuid, token_version: i32) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -129,23 +125,23 @@ impl Auth {
             ver: token_version,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)
+            .map_err(AppError::internal)
     }
 
     /// Verifies an access token's signature, algorithm, issuer, audience and expiry.
-    pub fn verify_access(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify_access(&self, token: &str) -> Result<Claims, AppError> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| ApiError::Unauthenticated("The access token is invalid or expired."))
+            .map_err(|_| AppError::Unauthenticated("The access token is invalid or expired."))
     }
 
     /// Hashes a password on the blocking pool, at most `hash_concurrency` at a time.
-    pub async fn hash_password(&self, password: String) -> Result<String, ApiError> {
-        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
+    pub async fn hash_password(&self, password: String) -> Result<String, AppError> {
+        let _permit = self.hashing.acquire().await.map_err(AppError::internal)?;
         tokio::task::spawn_blocking(move || crm_domain::password::hash(&password))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)
     }
 
     /// Verifies a password on the blocking pool. With no stored hash (unknown user) it
@@ -154,14 +150,14 @@ impl Auth {
         &self,
         password: String,
         stored: Option<String>,
-    ) -> Result<bool, ApiError> {
-        let _permit = self.hashing.acquire().await.map_err(ApiError::internal)?;
+    ) -> Result<bool, AppError> {
+        let _permit = self.hashing.acquire().await.map_err(AppError::internal)?;
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.clone());
         let ok =
             tokio::task::spawn_blocking(move || crm_domain::password::verify(&password, &stored))
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(AppError::internal)?;
         Ok(ok && known)
     }
 }

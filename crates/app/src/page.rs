@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ErrorCode, FieldError};
+use crate::error::AppError;
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -25,9 +25,43 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// A checked page request: start after `after`, at most `limit` items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// The last id of the previous page.
+    pub after: Option<Uuid>,
+    /// Items per page.
+    pub limit: u64,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            after: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+impl Page {
+    /// The cursor of the page after one whose last item is `last` and which held `len`
+    /// items: `None` when it was the last page.
+    pub fn next_cursor(&self, last: Option<Uuid>, len: usize) -> Option<String> {
+        next_cursor(last, len, self.limit)
+    }
+}
+
 impl PageQuery {
+    /// The checked page (400 naming the bad parameter).
+    pub fn page(&self) -> Result<Page, AppError> {
+        Ok(Page {
+            after: self.after_id()?,
+            limit: self.limit()?,
+        })
+    }
+
     /// The page size, checked.
-    pub fn limit(&self) -> Result<u64, ApiError> {
+    pub fn limit(&self) -> Result<u64, AppError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -36,7 +70,7 @@ impl PageQuery {
     }
 
     /// The id after which the page starts, decoded from the cursor.
-    pub fn after_id(&self) -> Result<Option<Uuid>, ApiError> {
+    pub fn after_id(&self) -> Result<Option<Uuid>, AppError> {
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
@@ -50,12 +84,8 @@ impl PageQuery {
 }
 
 /// A 400 `invalid_parameter` naming the query parameter `field`.
-pub fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::BadRequest {
-        code: ErrorCode::InvalidParameter,
-        detail: format!("The query parameter `{field}` {message}."),
-        errors: vec![FieldError::new(field, "invalid_value", message)],
-    }
+pub fn invalid(field: &str, message: &str) -> AppError {
+    AppError::invalid_parameter(field, message)
 }
 
 /// The cursor to send for the page after one whose last item is `last`, when the page was

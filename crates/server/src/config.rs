@@ -92,6 +92,15 @@ pub struct Config {
     /// unset, one is generated and printed once.
     #[serde(skip_serializing)]
     pub admin_password: Option<SecretString>,
+    /// Whether `crm serve` also runs the background worker (`CRM_RUN_WORKER`); turn it off
+    /// when dedicated `crm worker` processes do the background work.
+    pub run_worker: bool,
+    /// Milliseconds between the worker's looks for due jobs (`CRM_JOB_POLL_MS`).
+    pub job_poll_ms: u64,
+    /// Background jobs one process runs at once (`CRM_JOB_CONCURRENCY`).
+    pub job_concurrency: usize,
+    /// UTC time of day of the nightly re-tiering, `HH:MM` (`CRM_RETIER_AT`).
+    pub retier_at: String,
 }
 
 impl Default for Config {
@@ -112,6 +121,10 @@ impl Default for Config {
             login_lock_seconds: 30,
             admin_password: None,
             storage_url: None,
+            run_worker: true,
+            job_poll_ms: 1000,
+            job_concurrency: 2,
+            retier_at: "02:00".to_owned(),
         }
     }
 }
@@ -134,6 +147,10 @@ const ENV_KEYS: &[&str] = &[
     "login_lock_seconds",
     "admin_password",
     "storage_url",
+    "run_worker",
+    "job_poll_ms",
+    "job_concurrency",
+    "retier_at",
 ];
 
 impl Config {
@@ -178,11 +195,11 @@ impl Config {
             return Err("invalid configuration: `login_lock_seconds` (CRM_LOGIN_LOCK_SECONDS) must be 1 to 900".to_owned());
         }
         if let Some(secret) = &self.jwt_secret
-            && secret.expose_secret().len() < crm_api::auth::MIN_SECRET_LEN
+            && secret.expose_secret().len() < crm_app::auth::MIN_SECRET_LEN
         {
             return Err(format!(
                 "invalid configuration: `jwt_secret` (CRM_JWT_SECRET) must be at least {} bytes long",
-                crm_api::auth::MIN_SECRET_LEN
+                crm_app::auth::MIN_SECRET_LEN
             ));
         }
         if let Some(url) = &self.storage_url
@@ -197,6 +214,18 @@ impl Config {
         {
             return Err("invalid configuration: `database_url` (CRM_DATABASE_URL) must start with sqlite:, postgres:// or postgresql://".to_owned());
         }
+        if !(10..=3_600_000).contains(&self.job_poll_ms) {
+            return Err("invalid configuration: `job_poll_ms` (CRM_JOB_POLL_MS) must be 10 to 3600000 milliseconds".to_owned());
+        }
+        if !(1..=64).contains(&self.job_concurrency) {
+            return Err(
+                "invalid configuration: `job_concurrency` (CRM_JOB_CONCURRENCY) must be 1 to 64"
+                    .to_owned(),
+            );
+        }
+        if self.retier_time().is_none() {
+            return Err("invalid configuration: `retier_at` (CRM_RETIER_AT) must be a UTC time of day HH:MM such as 02:00".to_owned());
+        }
         for origin in self.cors_origins.items() {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(format!(
@@ -205,6 +234,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The time of day of the nightly re-tiering.
+    pub fn retier_time(&self) -> Option<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(self.retier_at.trim(), "%H:%M").ok()
     }
 
     /// The database URL in effect: the configured one, or SQLite in the data directory.

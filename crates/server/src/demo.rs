@@ -1,16 +1,17 @@
 //! `crm demo-data`: fills a database with realistic, valid customers (valid USCCs with
 //! their check character, real industry and province codes, Chinese company and person
-//! names, contacts with valid mobiles, tags), loaded in bulk: one multi-row statement per
-//! table per batch, one transaction per batch.
+//! names, contacts with valid mobiles, tags). They go through the same use case as an API
+//! client's bulk load (`crm_app::customers::create_batch`): every check applies, each
+//! customer gets its audit entry and event, one transaction per batch.
 
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
+use crm_app::customers::dto::{NewContact, NewCustomer};
+use crm_app::{Caller, Ctx};
 use crm_domain::access::Role;
-use crm_domain::customer::{Uscc, name_key};
-use crm_store::{
-    ConnectionTrait, Database, begin_write, contacts, customers, history, tags, tier_policy, users,
-};
+use crm_domain::customer::Uscc;
+use crm_store::{ConnectionTrait, users};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 use crate::identity::{self, NewAccount};
 
-const BATCH: usize = 1000;
+const BATCH: usize = 500;
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 const CITIES: &[(&str, &str)] = &[
@@ -154,13 +155,13 @@ fn person(rng: &mut StdRng) -> String {
 }
 
 /// The sales reps to own the customers: the active ones, or five new demo accounts.
-async fn owners(db: &Database) -> anyhow::Result<Vec<Uuid>> {
+async fn owners(ctx: &Ctx) -> anyhow::Result<Vec<Uuid>> {
     let filter = users::UserFilter {
         role: Some("sales".to_owned()),
         active: Some(true),
         not_logged_in_since: None,
     };
-    let existing: Vec<Uuid> = users::list(db, &filter, None, 1000)
+    let existing: Vec<Uuid> = users::list(&ctx.db, &filter, None, 1000)
         .await?
         .into_iter()
         .map(|u| u.id)
@@ -172,7 +173,7 @@ async fn owners(db: &Database) -> anyhow::Result<Vec<Uuid>> {
     let mut ids = Vec::new();
     for n in 1..=5 {
         let user = identity::create_account(
-            db,
+            ctx,
             NewAccount {
                 username: format!("demo.sales{n:02}"),
                 display_name: format!("演示销售{n:02}"),
@@ -193,39 +194,20 @@ async fn owners(db: &Database) -> anyhow::Result<Vec<Uuid>> {
 }
 
 /// Loads `count` demo customers; returns how long it took.
-pub async fn load(db: &Database, count: usize, seed: u64) -> anyhow::Result<std::time::Duration> {
+pub async fn load(ctx: &Ctx, count: usize, seed: u64) -> anyhow::Result<std::time::Duration> {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
-    let owners = owners(db).await?;
-    let tag_names: Vec<String> = TAGS.iter().map(|(n, _)| (*n).to_owned()).collect();
-    let tag_ids: Vec<(f64, Uuid)> = {
-        let tx = begin_write(db).await?;
-        let found = tags::ensure(&tx, &tag_names).await?;
-        tx.commit().await.map_err(crm_store::StoreError::from)?;
-        TAGS.iter()
-            .filter_map(|(name, share)| {
-                found
-                    .iter()
-                    .find(|t| t.name == *name)
-                    .map(|t| (*share, t.id))
-            })
-            .collect()
-    };
-    let (policy, _) = tier_policy::get(db).await?;
+    let owners = owners(ctx).await?;
     // A salt per run keeps codes unique across runs into the same database.
     let salt: String = (0..4)
         .map(|_| char::from(*USCC_ALPHABET.choose(&mut rand::rng()).unwrap_or(&b'0')))
         .collect();
     let today = Utc::now().date_naive();
-    let now = Utc::now();
 
     let mut done = 0;
     while done < count {
         let size = BATCH.min(count - done);
-        let mut rows = Vec::with_capacity(size);
-        let mut people = Vec::with_capacity(size * 2);
-        let mut links = Vec::new();
-        let mut entries = Vec::with_capacity(size);
+        let mut bodies = Vec::with_capacity(size);
         for i in 0..size {
             let n = done + i;
             let (region, city) = *CITIES.choose(&mut rng).unwrap_or(&("11", "北京"));
@@ -240,7 +222,6 @@ pub async fn load(db: &Database, count: usize, seed: u64) -> anyhow::Result<std:
             } else {
                 "有限公司"
             };
-            let name = format!("{city}{brand}{line}{form}");
             let customer_type = match rng.random_range(0..10) {
                 0..=4 => "potential",
                 5..=8 => "customer",
@@ -249,19 +230,31 @@ pub async fn load(db: &Database, count: usize, seed: u64) -> anyhow::Result<std:
             // Log-uniform budgets from 10 to 5000 万元.
             let budget_wan = 10f64 * 500f64.powf(rng.random::<f64>());
             let cooperation_since = (customer_type != "potential")
-                .then(|| today - Duration::days(rng.random_range(30..5000)));
-            let created_at = now - Duration::seconds(rng.random_range(0..2 * 365 * 24 * 3600));
-            let updated_at = created_at
-                + Duration::seconds(rng.random_range(0..30 * 24 * 3600)).min(now - created_at);
-            let id = Uuid::now_v7();
-            let mut row = customers::Model {
-                id,
-                name_key: name_key(&name),
-                name,
+                .then(|| (today - Duration::days(rng.random_range(30..5000))).to_string());
+            let contacts = (0..rng.random_range(1..=3))
+                .map(|k| NewContact {
+                    name: person(&mut rng),
+                    title: (*TITLES.choose(&mut rng).unwrap_or(&"经理")).to_owned(),
+                    mobile: mobile(&mut rng),
+                    email: rng
+                        .random_bool(0.5)
+                        .then(|| format!("contact{n}.{k}@example.com")),
+                    birthday: None,
+                    is_primary: k == 0,
+                })
+                .collect();
+            let tags = TAGS
+                .iter()
+                .filter(|(_, share)| rng.random_bool(*share))
+                .map(|(name, _)| (*name).to_owned())
+                .collect();
+            bodies.push(NewCustomer {
+                name: format!("{city}{brand}{line}{form}"),
                 uscc: uscc(&mut rng, region, &salt, n),
                 industry_code: industry.to_owned(),
                 customer_type: customer_type.to_owned(),
-                annual_budget: Some((budget_wan * 100.0).round() as i64),
+                contacts,
+                annual_budget: Some(format!("{budget_wan:.2}")),
                 needs: rng
                     .random_bool(0.4)
                     .then(|| "希望了解新一代产品的价格与交付周期".to_owned()),
@@ -273,70 +266,26 @@ pub async fn load(db: &Database, count: usize, seed: u64) -> anyhow::Result<std:
                     rng.random_range(1..999)
                 )),
                 phone: None,
-                region: region.to_owned(),
-                owner_id: owners[n % owners.len()],
+                region: Some(region.to_owned()),
+                owner_id: Some(owners[n % owners.len()]),
                 cooperation_since,
                 influence: Some(rng.random_range(1..=5)),
                 referred_by: None,
-                tier: String::new(),
-                tier_score: 0,
-                tier_pinned: false,
-                tier_reason: None,
-                created_by: owners[n % owners.len()],
-                created_at,
-                updated_at,
-                archived_at: None,
-                purged_at: None,
-                version: 1,
-            };
-            row.apply_tier(&policy, today);
-            for k in 0..rng.random_range(1..=3) {
-                people.push(contacts::Model {
-                    id: Uuid::now_v7(),
-                    customer_id: id,
-                    name: person(&mut rng),
-                    title: (*TITLES.choose(&mut rng).unwrap_or(&"经理")).to_owned(),
-                    mobile: mobile(&mut rng),
-                    email: rng
-                        .random_bool(0.5)
-                        .then(|| format!("contact{n}.{k}@example.com")),
-                    birthday: None,
-                    is_primary: k == 0,
-                    created_at,
-                    updated_at: created_at,
-                });
-            }
-            for (share, tag) in &tag_ids {
-                if rng.random_bool(*share) {
-                    links.push((id, *tag));
-                }
-            }
-            entries.push(history::Model {
-                id: Uuid::now_v7(),
-                customer_id: id,
-                actor_id: Some(row.created_by),
-                at: created_at,
-                action: "created".to_owned(),
-                changes: serde_json::json!({"source": {"from": null, "to": "demo-data"}}),
+                tags,
             });
-            rows.push(row);
         }
-        let tx = begin_write(db).await?;
-        customers::insert_many(&tx, rows).await?;
-        for chunk in people.chunks(BATCH) {
-            contacts::insert_many(&tx, chunk.to_vec()).await?;
-        }
-        tags::link_many(&tx, links).await?;
-        history::record_many(&tx, entries).await?;
-        tx.commit().await.map_err(crm_store::StoreError::from)?;
+        crm_app::customers::create_batch(ctx, &Caller::System, bodies)
+            .await
+            .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
         done += size;
     }
     // Fresh statistics for the query planner after a bulk load.
-    let analyze = match db.get_database_backend() {
+    let analyze = match ctx.db.get_database_backend() {
         crm_store::DbBackend::Sqlite => "PRAGMA optimize",
         _ => "ANALYZE",
     };
-    db.execute_unprepared(analyze)
+    ctx.db
+        .execute_unprepared(analyze)
         .await
         .map_err(crm_store::StoreError::from)?;
     Ok(started.elapsed())

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use crm_api::auth::{AuthSettings, MIN_SECRET_LEN};
+use crm_app::auth::{AuthSettings, MIN_SECRET_LEN};
+use crm_app::users::{CreateUser, User};
+use crm_app::{AppError, Caller, Ctx};
 use crm_domain::access::Role;
-use crm_domain::account::{Username, check_new_password};
-use crm_store::{Database, StoreError, users};
+use crm_store::users;
 use secrecy::ExposeSecret;
 
 use crate::Config;
@@ -92,51 +93,40 @@ pub struct NewAccount {
     pub password: String,
 }
 
-/// Creates an account after checking it as the API would.
-pub async fn create_account(db: &Database, account: NewAccount) -> anyhow::Result<users::Model> {
-    let username =
-        Username::parse(&account.username).map_err(|m| anyhow::anyhow!("username {m}"))?;
-    check_new_password(&account.password, username.as_str())
-        .map_err(|m| anyhow::anyhow!("password {m}"))?;
-    if let Some(region) = &account.region
-        && crm_domain::reference::region(region).is_none()
-    {
-        anyhow::bail!("region must be a GB/T 2260 province code such as 11");
+/// Creates an account through the same use case as `POST /api/v1/users`, as the system.
+pub async fn create_account(ctx: &Ctx, account: NewAccount) -> anyhow::Result<User> {
+    let body = CreateUser {
+        username: account.username,
+        display_name: account.display_name,
+        email: account.email,
+        role: account.role,
+        region: account.region,
+        team: account.team,
+        password: account.password,
+    };
+    crm_app::users::create(ctx, &Caller::System, body.into())
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(&e)))
+}
+
+/// An application error as one line for the command line: the detail and every bad field.
+pub fn describe(err: &AppError) -> String {
+    let fields: Vec<String> = err
+        .field_errors()
+        .iter()
+        .map(|f| format!("{} {}", f.field, f.message))
+        .collect();
+    if fields.is_empty() {
+        err.detail()
+    } else {
+        format!("{} {}", err.detail(), fields.join("; "))
     }
-    let display_name = account.display_name.trim().to_owned();
-    if !(1..=100).contains(&display_name.chars().count()) {
-        anyhow::bail!("display name must be 1 to 100 characters long");
-    }
-    let password = account.password;
-    let password_hash = tokio::task::spawn_blocking(move || crm_domain::password::hash(&password))
-        .await?
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let created = users::insert(
-        db,
-        users::NewUser {
-            username: username.as_str().to_owned(),
-            display_name,
-            email: account.email,
-            role: account.role.as_str().to_owned(),
-            region: account.region,
-            team: account.team,
-            password_hash,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        StoreError::UniqueViolation(_) => {
-            anyhow::anyhow!("the username {} is taken", username.as_str())
-        }
-        other => anyhow::anyhow!(other),
-    })?;
-    Ok(created)
 }
 
 /// On a database with no accounts, creates `admin` with `CRM_ADMIN_PASSWORD`, or with a
 /// generated password printed once. A server never starts with a known default password.
-pub async fn bootstrap_admin(db: &Database, config: &Config) -> anyhow::Result<()> {
-    if users::count(db).await? > 0 {
+pub async fn bootstrap_admin(ctx: &Ctx, config: &Config) -> anyhow::Result<()> {
+    if users::count(&ctx.db).await? > 0 {
         return Ok(());
     }
     let (password, generated) = match &config.admin_password {
@@ -152,10 +142,10 @@ pub async fn bootstrap_admin(db: &Database, config: &Config) -> anyhow::Result<(
         team: None,
         password: password.clone(),
     };
-    match create_account(db, account).await {
+    match create_account(ctx, account).await {
         Ok(_) => {}
         // Another copy starting at the same time created it first.
-        Err(e) if e.to_string().contains("is taken") => return Ok(()),
+        Err(e) if e.to_string().contains("already exists") => return Ok(()),
         Err(e) => anyhow::bail!("cannot create the first admin account (CRM_ADMIN_PASSWORD): {e}"),
     }
     if generated {

@@ -4,7 +4,9 @@
 pub mod config;
 pub mod demo;
 pub mod identity;
+pub mod jobs;
 pub mod telemetry;
+pub mod worker;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -12,6 +14,7 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::{Server, ServerHandle};
 use crm_api::{ApiSettings, AppState, build_app};
+use crm_app::Ctx;
 use crm_store::Database;
 
 pub use config::Config;
@@ -32,6 +35,16 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     Ok(db)
+}
+
+/// Opens and migrates the database, and assembles what the use cases need: the context the
+/// server, the worker and every command share.
+pub async fn context(config: &Config) -> anyhow::Result<Ctx> {
+    let db = open_database(config).await?;
+    crm_store::migrate_up(&db).await?;
+    let auth = identity::auth_settings(config)?;
+    let files = file_store(config)?;
+    Ctx::new(db, files, &auth).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The store for attachment bytes: a directory under the data directory by default.
@@ -99,6 +112,12 @@ pub fn serve(
 }
 
 async fn stop_on_signal(handle: ServerHandle) {
+    wait_for_signal().await;
+    handle.stop(true).await;
+}
+
+/// Waits for SIGTERM or Ctrl-C.
+pub async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {
@@ -118,7 +137,6 @@ async fn stop_on_signal(handle: ServerHandle) {
         _ = ctrl_c => tracing::info!("interrupt received; finishing in-flight requests"),
         () = terminate => tracing::info!("SIGTERM received; finishing in-flight requests"),
     }
-    handle.stop(true).await;
 }
 
 /// The API settings derived from the configuration.

@@ -1,4 +1,5 @@
-//! The `crm` command line: `serve` (the default), `migrate`, `openapi`.
+//! The `crm` command line: `serve` (the default), `worker`, `migrate`, `create-user`,
+//! `demo-data`, `openapi`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -22,8 +23,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Apply pending migrations and serve the API (the default).
+    /// Apply pending migrations and serve the API, with the background worker (the default).
     Serve,
+    /// Run only the background worker (re-tiering, sweeps, deliveries), without HTTP.
+    Worker,
     /// Manage the database schema.
     Migrate {
         #[command(subcommand)]
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None | Some(Command::Serve) => run_server(config).await,
+            Some(Command::Worker) => run_worker(config).await,
             Some(Command::Migrate { action }) => migrate(config, action).await,
             Some(Command::CreateUser {
                 username,
@@ -174,13 +178,11 @@ fn print_openapi(output: Option<&std::path::Path>) -> ExitCode {
 }
 
 async fn run_server(config: Config) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
-    crm_store::migrate_up(&db).await?;
-    identity::bootstrap_admin(&db, &config).await?;
-    let auth = identity::auth_settings(&config)?;
-    let files = crm_server::file_store(&config)?;
-    let state = crm_api::AppState::new(db.clone(), files, &auth, api_settings(&config))
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let ctx = crm_server::context(&config).await?;
+    identity::bootstrap_admin(&ctx, &config).await?;
+    let db = ctx.db.clone();
+    let worker = crm_server::jobs::start(&ctx, &config);
+    let state = crm_api::AppState::new(ctx, api_settings(&config));
     let listener = TcpListener::bind(config.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (CRM_BIND): {e}", config.bind))?;
     let options = ServeOptions {
@@ -197,7 +199,22 @@ async fn run_server(config: Config) -> anyhow::Result<()> {
         config.bind
     );
     server.await?;
+    if let Some(worker) = worker {
+        worker.shutdown().await;
+    }
     db.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn run_worker(config: Config) -> anyhow::Result<()> {
+    let ctx = crm_server::context(&config).await?;
+    let worker =
+        crm_server::jobs::start_with(&ctx, crm_server::jobs::JobSettings::from_config(&config));
+    tracing::info!(database = db_kind(&config), "background worker running");
+    crm_server::wait_for_signal().await;
+    worker.shutdown().await;
+    ctx.db.close().await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -229,12 +246,13 @@ async fn create_user(
     account: identity::NewAccount,
     show: Option<String>,
 ) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
-    crm_store::migrate_up(&db).await?;
-    let user = identity::create_account(&db, account).await?;
+    let ctx = crm_server::context(&config).await?;
+    let user = identity::create_account(&ctx, account).await?;
     println!(
         "created {} ({}) with id {}",
-        user.username, user.role, user.id
+        user.username,
+        user.role.as_str(),
+        user.id
     );
     if let Some(password) = show {
         println!("password (shown only this once): {password}");
@@ -243,10 +261,9 @@ async fn create_user(
 }
 
 async fn demo_data(config: Config, customers: usize, seed: u64) -> anyhow::Result<()> {
-    let db = open_database(&config).await?;
-    crm_store::migrate_up(&db).await?;
-    identity::bootstrap_admin(&db, &config).await?;
-    let took = crm_server::demo::load(&db, customers, seed).await?;
+    let ctx = crm_server::context(&config).await?;
+    identity::bootstrap_admin(&ctx, &config).await?;
+    let took = crm_server::demo::load(&ctx, customers, seed).await?;
     println!(
         "loaded {customers} demo customers in {:.1} s",
         took.as_secs_f64()

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auth;
 pub mod contacts;
 pub mod customers;
+pub mod events;
 pub mod me;
 pub mod reference;
 pub mod service;
@@ -70,7 +71,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tags::update_tag)
                 .service(tags::delete_tag)
                 .service(tier_policy::get_tier_policy)
-                .service(tier_policy::put_tier_policy),
+                .service(tier_policy::put_tier_policy)
+                .service(events::list_events),
         );
 }
 
@@ -129,8 +131,8 @@ pub async fn fallback(
         Some(mut methods) if !methods.is_empty() => {
             methods.sort_by_key(|m| m.to_string());
             methods.dedup();
-            ApiError::MethodNotAllowed(methods)
+            ApiError::method_not_allowed(&methods)
         }
-        _ => ApiError::NotFound,
+        _ => ApiError(crm_app::AppError::NotFound),
     })
 }

@@ -1,86 +1,14 @@
-//! The tag catalogue: names with usage counts over the customers the caller can see.
-//! Anyone who may edit customers adds tags; managers rename, merge (by renaming onto an
-//! existing name) and delete them.
+//! The tag catalogue: the HTTP side of [`crm_app::tags`].
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
-use crm_domain::access::Action;
-use crm_store::{begin_write, tags};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use crm_app::tags::{self as uc, Tag, TagList, TagName, TagQuery};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::extract::Json;
-use crate::pagination::invalid;
-use crate::routes::customers::dto::Checker;
-use crate::routes::customers::{fail_if_any, visibility};
-
-/// A tag with how many of the caller's visible, live customers carry it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Tag {
-    /// Tag id.
-    pub id: Uuid,
-    /// Name.
-    #[schema(example = "高潜力客户")]
-    pub name: String,
-    /// Customers (that you can see) carrying it.
-    pub usage_count: i64,
-    /// When it was added.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<tags::TagUsage> for Tag {
-    fn from(t: tags::TagUsage) -> Self {
-        Self {
-            id: t.id,
-            name: t.name,
-            usage_count: t.usage_count,
-            created_at: t.created_at,
-        }
-    }
-}
-
-/// A page of tags.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TagList {
-    /// Tags by name.
-    pub items: Vec<Tag>,
-    /// Cursor of the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// A tag name.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TagName {
-    /// 1–50 characters.
-    #[schema(example = "投诉风险", min_length = 1, max_length = 50)]
-    pub name: String,
-}
-
-/// Page of the tag list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TagQuery {
-    /// Items per page, 1–200.
-    #[param(minimum = 1, maximum = 200, default = 50)]
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-fn check_name(raw: &str) -> Result<String, ApiError> {
-    let mut c = Checker::default();
-    let name = c.text("name", raw, 1, 50);
-    fail_if_any(c)?;
-    Ok(name)
-}
+use crate::extract::{Json, Query};
 
 /// Lists the catalogue by name, with usage counts.
 #[utoipa::path(
@@ -93,35 +21,11 @@ fn check_name(raw: &str) -> Result<String, ApiError> {
 #[get("/tags")]
 pub async fn list_tags(
     state: web::Data<AppState>,
-    principal: Principal,
-    query: web::Query<TagQuery>,
+    Authenticated(caller): Authenticated,
+    query: Query<TagQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Action::ReadCustomers)?;
-    let limit = crate::pagination::PageQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .limit()?;
-    let after = match &query.cursor {
-        None => None,
-        Some(raw) => Some(
-            URL_SAFE_NO_PAD
-                .decode(raw)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| invalid("cursor", "is not a cursor returned by this list"))?,
-        ),
-    };
-    let rows = tags::list_with_usage(&state.db, visibility(&principal), after, limit).await?;
-    let full = u64::try_from(rows.len()).unwrap_or(0) >= limit;
-    let next = rows
-        .last()
-        .filter(|_| full)
-        .map(|t| URL_SAFE_NO_PAD.encode(t.name.as_bytes()));
-    Ok(HttpResponse::Ok().json(TagList {
-        items: rows.into_iter().map(Tag::from).collect(),
-        next_cursor: next,
-    }))
+    let list: TagList = uc::list(&state.ctx, &caller, query.input()).await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// Adds a tag to the catalogue.
@@ -139,29 +43,13 @@ pub async fn list_tags(
 #[post("/tags")]
 pub async fn create_tag(
     state: web::Data<AppState>,
-    principal: Principal,
+    Authenticated(caller): Authenticated,
     body: Json<TagName>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Action::CreateTag)?;
-    let name = check_name(&body.0.name)?;
-    if let Some(existing) = tags::by_names(&state.db, std::slice::from_ref(&name))
-        .await?
-        .pop()
-    {
-        return Err(ApiError::Conflict {
-            detail: "A tag with this name exists.".to_owned(),
-            existing_id: Some(existing.id),
-        });
-    }
-    let tag = tags::insert(&state.db, name).await?;
+    let tag: Tag = uc::create(&state.ctx, &caller, body.input()).await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((header::LOCATION, format!("/api/v1/tags/{}", tag.id)))
-        .json(Tag {
-            id: tag.id,
-            name: tag.name,
-            usage_count: 0,
-            created_at: tag.created_at,
-        }))
+        .json(tag))
 }
 
 /// Renames a tag (managers and admins). Renaming onto the name of another tag merges the
@@ -183,35 +71,12 @@ pub async fn create_tag(
 #[patch("/tags/{id}")]
 pub async fn update_tag(
     state: web::Data<AppState>,
-    principal: Principal,
+    Authenticated(caller): Authenticated,
     id: web::Path<Uuid>,
     body: Json<TagName>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Action::ManageTags)?;
-    let name = check_name(&body.0.name)?;
-    let tx = begin_write(&state.db).await?;
-    let tag = tags::find(&tx, id.into_inner())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let survivor = match tags::by_names(&tx, std::slice::from_ref(&name))
-        .await?
-        .pop()
-    {
-        Some(other) if other.id != tag.id => {
-            tags::merge(&tx, tag.id, other.id).await?;
-            tracing::info!(from = %tag.id, into = %other.id, actor = %principal.id, "tags merged");
-            other.id
-        }
-        _ => {
-            tags::rename(&tx, tag.id, name).await?;
-            tag.id
-        }
-    };
-    let usage = tags::usage_of(&tx, visibility(&principal), survivor)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    tx.commit().await.map_err(crm_store::StoreError::from)?;
-    Ok(HttpResponse::Ok().json(Tag::from(usage)))
+    let tag = uc::update(&state.ctx, &caller, id.into_inner(), body.input()).await?;
+    Ok(HttpResponse::Ok().json(tag))
 }
 
 /// Deletes a tag and removes it from every customer (managers and admins).
@@ -229,16 +94,9 @@ pub async fn update_tag(
 #[delete("/tags/{id}")]
 pub async fn delete_tag(
     state: web::Data<AppState>,
-    principal: Principal,
+    Authenticated(caller): Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Action::ManageTags)?;
-    let tx = begin_write(&state.db).await?;
-    let tag = tags::find(&tx, id.into_inner())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    tags::delete(&tx, tag.id).await?;
-    tx.commit().await.map_err(crm_store::StoreError::from)?;
-    tracing::info!(tag = %tag.id, actor = %principal.id, "tag deleted");
+    uc::delete(&state.ctx, &caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,39 +1,15 @@
-//! The tier policy (客户分级策略): weights and thresholds managers edit; saving it re-tiers
-//! every customer whose tier is not pinned.
+//! The tier policy (客户分级策略): the HTTP side of [`crm_app::tier_policy`].
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
-use chrono::{DateTime, Utc};
-use crm_domain::access::Action;
+use crm_app::input::etag;
+use crm_app::tier_policy::{self as uc, TierPolicyDocument};
 use crm_domain::tier::TierPolicy;
-use crm_store::{begin_write, customers, history, tier_policy};
-use serde::Serialize;
-use serde_json::json;
-use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::Principal;
-use crate::concurrency::{etag, if_match};
-use crate::error::{ApiError, FieldError};
-use crate::extract::Json;
-use crate::routes::customers::today;
-
-/// The policy in force.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TierPolicyDocument {
-    /// Weights and thresholds; `PUT` takes this object alone.
-    pub policy: TierPolicy,
-    /// Version for `If-Match`; 0 while the built-in default is in force.
-    pub version: i32,
-    /// Who saved it last.
-    pub updated_by: Option<Uuid>,
-    /// When it was saved last.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// On `PUT`: how many customers changed tier.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retiered: Option<u64>,
-}
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::extract::{Json, if_match};
 
 /// Reads the tier policy.
 #[utoipa::path(
@@ -45,20 +21,12 @@ pub struct TierPolicyDocument {
 #[get("/tier-policy")]
 pub async fn get_tier_policy(
     state: web::Data<AppState>,
-    principal: Principal,
+    Authenticated(caller): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Action::ReadCustomers)?;
-    let (policy, row) = tier_policy::get(&state.db).await?;
-    let version = row.as_ref().map_or(0, |r| r.version);
+    let doc: TierPolicyDocument = uc::get(&state.ctx, &caller).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(version)))
-        .json(TierPolicyDocument {
-            policy,
-            version,
-            updated_by: row.as_ref().and_then(|r| r.updated_by),
-            updated_at: row.map(|r| r.updated_at),
-            retiered: None,
-        }))
+        .insert_header((header::ETAG, etag(doc.version)))
+        .json(doc))
 }
 
 /// Replaces the tier policy (managers and admins) and re-tiers every unpinned customer in
@@ -81,59 +49,11 @@ pub async fn get_tier_policy(
 pub async fn put_tier_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
-    principal: Principal,
+    Authenticated(caller): Authenticated,
     body: Json<TierPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Action::EditTierPolicy)?;
-    let expected = if_match(&req)?;
-    let policy = body.into_inner();
-    let problems: Vec<FieldError> = policy
-        .problems()
-        .into_iter()
-        .map(|(f, m)| FieldError::new(f, "invalid_value", m))
-        .collect();
-    ApiError::unless_invalid(problems)?;
-    let tx = begin_write(&state.db).await?;
-    let (_, row) = tier_policy::get(&tx).await?;
-    let current = row.as_ref().map_or(0, |r| r.version);
-    if expected.is_some_and(|v| v != current) {
-        return Err(ApiError::PreconditionFailed);
-    }
-    let saved = tier_policy::put(&tx, &policy, principal.id, current + 1).await?;
-    let mut retiered = 0u64;
-    let mut after = None;
-    loop {
-        let page = customers::unpinned_page(&tx, after, 500).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for mut row in page {
-            let (old_tier, old_score) = (row.tier.clone(), row.tier_score);
-            row.apply_tier(&policy, today());
-            if row.tier != old_tier || row.tier_score != old_score {
-                customers::set_tier(&tx, row.id, &row.tier, row.tier_score).await?;
-            }
-            if row.tier != old_tier {
-                retiered += 1;
-                history::record(
-                    &tx,
-                    row.id,
-                    Some(principal.id),
-                    "tier_changed",
-                    json!({"tier": {"from": old_tier, "to": row.tier}}),
-                )
-                .await?;
-            }
-        }
-    }
-    tx.commit().await.map_err(crm_store::StoreError::from)?;
-    tracing::info!(actor = %principal.id, retiered, "tier policy changed");
+    let doc = uc::put(&state.ctx, &caller, if_match(&req), body.input()).await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(saved.version)))
-        .json(TierPolicyDocument {
-            policy,
-            version: saved.version,
-            updated_by: saved.updated_by,
-            updated_at: Some(saved.updated_at),
-            retiered: Some(retiered),
-        }))
+        .insert_header((header::ETAG, etag(doc.version)))
+        .json(doc))
 }

@@ -1,19 +1,17 @@
 //! Customer request and response types, and the checks that turn a request into a valid
 //! record: every failing field is reported at once.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::customer::{
     CustomerType, Scale, Source, Uscc, Wan, check_industry, check_mobile, check_region, name_key,
 };
-use crm_domain::privacy;
 use crm_domain::tier::Tier;
 use crm_store::{contacts, customers};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::FieldError;
-use crate::routes::users::present;
+use crate::check::{Checker, present};
 
 /// A contact person of a customer.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -333,103 +331,6 @@ pub struct CustomerPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub tier_reason: Option<Option<String>>,
-}
-
-/// Collects field errors while checking a request.
-#[derive(Debug, Default)]
-pub struct Checker {
-    /// The errors so far.
-    pub errors: Vec<FieldError>,
-}
-
-impl Checker {
-    /// Records an error.
-    pub fn fail(&mut self, field: impl Into<String>, code: &str, message: &str) {
-        self.errors.push(FieldError::new(field, code, message));
-    }
-
-    /// A required text: trimmed, `min..=max` characters, scanned by the privacy guard.
-    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
-        let value = value.trim().to_owned();
-        let len = value.chars().count();
-        if len < min {
-            self.fail(
-                field,
-                if len == 0 { "required" } else { "too_short" },
-                &format!("must be at least {min} characters long"),
-            );
-        } else if len > max {
-            self.fail(
-                field,
-                "too_long",
-                &format!("must be at most {max} characters long"),
-            );
-        }
-        self.guard(field, &value);
-        value
-    }
-
-    /// An optional text: blank becomes `None`.
-    pub fn opt_text(&mut self, field: &str, value: Option<String>, max: usize) -> Option<String> {
-        let value = value
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())?;
-        Some(self.text(field, &value, 1, max))
-    }
-
-    /// The privacy guard: refuses resident ID and bank card numbers in free text.
-    pub fn guard(&mut self, field: &str, value: &str) {
-        if let Some(found) = privacy::scan(value) {
-            self.fail(field, "sensitive_data", found.message());
-        }
-    }
-
-    /// A date `YYYY-MM-DD`, not in the future when `past` is set.
-    pub fn date(
-        &mut self,
-        field: &str,
-        value: Option<&str>,
-        today: NaiveDate,
-        past: bool,
-    ) -> Option<NaiveDate> {
-        let raw = value?.trim();
-        match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            Ok(d) if past && d > today => {
-                self.fail(field, "in_future", "must not be in the future");
-                None
-            }
-            Ok(d) if d.year_ce().1 < 1900 => {
-                self.fail(field, "out_of_range", "must be after 1900");
-                None
-            }
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.fail(field, "invalid_format", "must be a date YYYY-MM-DD");
-                None
-            }
-        }
-    }
-
-    /// An enum value by its name.
-    pub fn one_of<T>(
-        &mut self,
-        field: &str,
-        value: Option<&str>,
-        parse: fn(&str) -> Option<T>,
-        allowed: &str,
-    ) -> Option<T> {
-        let raw = value?;
-        let parsed = parse(raw.trim());
-        if parsed.is_none() {
-            self.fail(field, "invalid_value", &format!("must be one of {allowed}"));
-        }
-        parsed
-    }
-
-    /// Whether nothing failed.
-    pub fn ok(&self) -> bool {
-        self.errors.is_empty()
-    }
 }
 
 /// The allowed values, for messages.

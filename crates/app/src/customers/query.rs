@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ErrorCode, FieldError, sanitize_serde_message};
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, invalid};
+use crate::error::{AppError, ErrorCode, FieldError, sanitize_serde_message};
+use crate::page::{DEFAULT_LIMIT, MAX_LIMIT, invalid};
 
 /// Filters, sort and page of the customer list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -80,10 +80,10 @@ struct Cursor {
 
 impl CustomerQuery {
     /// Parses a query string.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
         serde_html_form::from_str(raw).map_err(|e| {
             let (code, message) = sanitize_serde_message(&e.to_string());
-            ApiError::BadRequest {
+            AppError::BadRequest {
                 code: ErrorCode::InvalidParameter,
                 detail: format!("A query parameter is invalid: {message}."),
                 errors: vec![FieldError::new("query", code, message)],
@@ -93,7 +93,7 @@ impl CustomerQuery {
 
     /// Checks every parameter and resolves tag names. `None` when a required tag does not
     /// exist (nothing can match).
-    pub async fn plan(self, conn: &impl ConnectionTrait) -> Result<Option<Plan>, ApiError> {
+    pub async fn plan(self, conn: &impl ConnectionTrait) -> Result<Option<Plan>, AppError> {
         let limit = match self.limit {
             None => DEFAULT_LIMIT,
             Some(n) if (1..=MAX_LIMIT).contains(&n) => n,

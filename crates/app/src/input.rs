@@ -1,0 +1,132 @@
+//! What a use case receives besides the caller: its input, whose decoding may be deferred,
+//! and the `If-Match` precondition.
+//!
+//! The order of checks is fixed (DESIGN.md): who may act at all → is the record visible →
+//! may this caller make this change → `If-Match` → the body. A body that fails to decode
+//! must therefore not be reported before the caller has passed the earlier checks, or a
+//! stranger could learn that a record exists by sending garbage. The HTTP layer hands the
+//! raw body over as an [`Input::deferred`] decoder, and the use case calls [`Input::take`]
+//! only when it reaches the body step. Callers that already hold a value (the command line,
+//! jobs, tests) pass it with [`Input::ready`] or `.into()`.
+
+use crate::error::AppError;
+
+type Decoder<T> = Box<dyn FnOnce() -> Result<T, AppError> + Send>;
+
+/// A use case's input, decoded when the use case asks for it.
+pub struct Input<T>(Inner<T>);
+
+enum Inner<T> {
+    Ready(T),
+    Deferred(Decoder<T>),
+}
+
+impl<T> Input<T> {
+    /// An input that is already a value.
+    pub fn ready(value: T) -> Self {
+        Self(Inner::Ready(value))
+    }
+
+    /// An input decoded by `decode` when the use case reaches the body step.
+    pub fn deferred(decode: impl FnOnce() -> Result<T, AppError> + Send + 'static) -> Self {
+        Self(Inner::Deferred(Box::new(decode)))
+    }
+
+    /// The value, or the error that decoding it gave (400, 413, 415 or 422).
+    pub fn take(self) -> Result<T, AppError> {
+        match self.0 {
+            Inner::Ready(value) => Ok(value),
+            Inner::Deferred(decode) => decode(),
+        }
+    }
+}
+
+impl<T> From<T> for Input<T> {
+    fn from(value: T) -> Self {
+        Self::ready(value)
+    }
+}
+
+/// The `If-Match` precondition of a write, as the client sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfMatch {
+    /// No `If-Match` header.
+    #[default]
+    Absent,
+    /// `If-Match: *`: any current version.
+    Any,
+    /// `If-Match: "N"`: exactly version N.
+    Version(i32),
+    /// A header that names nothing this API issues; it can never match.
+    Unmatchable,
+}
+
+impl IfMatch {
+    /// Parses the header value (`"3"`, `W/"3"` or `*`).
+    pub fn parse(value: Option<&str>) -> Self {
+        let Some(value) = value.map(str::trim) else {
+            return Self::Absent;
+        };
+        if value == "*" {
+            return Self::Any;
+        }
+        let tag = value.strip_prefix("W/").unwrap_or(value);
+        tag.strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .and_then(|t| t.parse::<i32>().ok())
+            .map_or(Self::Unmatchable, Self::Version)
+    }
+
+    /// For writes that require it: 428 when absent, 412 when it names another version.
+    pub fn require(self, current: i32) -> Result<(), AppError> {
+        match self {
+            Self::Absent => Err(AppError::PreconditionRequired),
+            other => other.check(current),
+        }
+    }
+
+    /// For writes where it is optional: 412 only when it is sent and names another version.
+    pub fn check(self, current: i32) -> Result<(), AppError> {
+        match self {
+            Self::Absent | Self::Any => Ok(()),
+            Self::Version(v) if v == current => Ok(()),
+            Self::Version(_) | Self::Unmatchable => Err(AppError::PreconditionFailed),
+        }
+    }
+}
+
+/// The entity tag of a resource at `version`.
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_forms() {
+        assert_eq!(IfMatch::parse(None), IfMatch::Absent);
+        assert_eq!(IfMatch::parse(Some("*")), IfMatch::Any);
+        assert_eq!(IfMatch::parse(Some("\"3\"")), IfMatch::Version(3));
+        assert_eq!(IfMatch::parse(Some("W/\"3\"")), IfMatch::Version(3));
+        assert_eq!(IfMatch::parse(Some("3")), IfMatch::Unmatchable);
+        assert!(IfMatch::Any.require(7).is_ok());
+        assert!(matches!(
+            IfMatch::Absent.require(1),
+            Err(AppError::PreconditionRequired)
+        ));
+        assert!(matches!(
+            IfMatch::Version(2).require(1),
+            Err(AppError::PreconditionFailed)
+        ));
+        assert!(IfMatch::Absent.check(1).is_ok());
+    }
+
+    #[test]
+    fn deferred_input_decodes_only_when_taken() {
+        let input: Input<u8> = Input::deferred(|| Err(AppError::NotFound));
+        assert!(matches!(input.take(), Err(AppError::NotFound)));
+        assert_eq!(Input::from(3u8).take().ok(), Some(3));
+    }
+}

@@ -1,0 +1,83 @@
+//! The application's background jobs on the worker: which kinds exist (each runs a use case
+//! of [`crm_app::jobs`]) and which recur. `crm serve` starts this next to HTTP (unless
+//! `CRM_RUN_WORKER=false`); `crm worker` runs it alone.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use crm_app::Ctx;
+use crm_app::tier_policy::RETIER_JOB;
+
+use crate::Config;
+use crate::worker::{self, JobHandler, Recurring, Schedule, WorkerHandle, WorkerOptions};
+
+/// How this process runs background jobs.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Time between looks for due jobs.
+    pub poll: Duration,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// UTC time of day of the nightly re-tiering.
+    pub retier_at: NaiveTime,
+}
+
+impl JobSettings {
+    /// The settings from the configuration.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            poll: Duration::from_millis(config.job_poll_ms),
+            concurrency: config.job_concurrency,
+            retier_at: config.retier_time().unwrap_or(NaiveTime::MIN),
+        }
+    }
+}
+
+struct AppJobs {
+    ctx: Ctx,
+    retier_at: NaiveTime,
+}
+
+impl JobHandler for AppJobs {
+    fn run<'a>(
+        &'a self,
+        job: &'a crm_store::jobs::Model,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            crm_app::jobs::run(&self.ctx, &job.kind, &job.payload)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn recurring(&self) -> Vec<Recurring> {
+        vec![Recurring {
+            kind: RETIER_JOB,
+            schedule: Schedule::DailyAt(self.retier_at),
+        }]
+    }
+}
+
+/// Starts the worker as configured, or nothing when `run_worker` is off.
+pub fn start(ctx: &Ctx, config: &Config) -> Option<WorkerHandle> {
+    config
+        .run_worker
+        .then(|| start_with(ctx, JobSettings::from_config(config)))
+}
+
+/// Starts the worker with `settings`.
+pub fn start_with(ctx: &Ctx, settings: JobSettings) -> WorkerHandle {
+    let handler = Arc::new(AppJobs {
+        ctx: ctx.clone(),
+        retier_at: settings.retier_at,
+    });
+    let options = WorkerOptions {
+        poll_interval: settings.poll,
+        concurrency: settings.concurrency,
+        ..WorkerOptions::default()
+    };
+    worker::spawn(ctx.db.clone(), handler, options)
+}
