@@ -7,8 +7,9 @@ use std::sync::Once;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use crm_api::auth::AuthSettings;
 use crm_api::{ApiSettings, AppState};
+use crm_app::Ctx;
+use crm_app::auth::AuthSettings;
 use crm_domain::access::Role;
 use crm_server::ServeOptions;
 use crm_store::Database;
@@ -25,7 +26,12 @@ pub struct TestDb {
 
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another `TestDb` owns the database.
+    Borrowed,
 }
 
 impl TestDb {
@@ -45,6 +51,18 @@ impl TestDb {
             .await
             .expect("migrations apply");
         test_db
+    }
+
+    /// A second pool on the database of `other`, which keeps owning it.
+    pub async fn attach(other: &TestDb) -> Self {
+        let db = crm_store::connect(&other.url, 4)
+            .await
+            .expect("open the shared database");
+        Self {
+            db,
+            url: other.url.clone(),
+            cleanup: Cleanup::Borrowed,
+        }
     }
 
     async fn sqlite() -> Self {
@@ -135,7 +153,10 @@ pub struct TestApp {
     pub test_db: TestDb,
     /// Where the application stores attachment bytes.
     pub files_dir: tempfile::TempDir,
+    /// The use cases' context the server runs with.
+    pub ctx: Ctx,
     handle: ServerHandle,
+    worker: Option<crm_server::worker::WorkerHandle>,
 }
 
 impl TestApp {
@@ -146,14 +167,24 @@ impl TestApp {
 
     /// Starts the app with the given HTTP settings.
     pub async fn spawn_with(settings: ApiSettings) -> Self {
-        let test_db = TestDb::migrated().await;
+        Self::spawn_on(TestDb::migrated().await, settings).await
+    }
+
+    /// Starts a second copy of the server, with its own pool and worker, on this app's
+    /// database: two copies behind one load balancer.
+    pub async fn spawn_twin(&self) -> Self {
+        Self::spawn_on(TestDb::attach(&self.test_db).await, ApiSettings::default()).await
+    }
+
+    async fn spawn_on(test_db: TestDb, settings: ApiSettings) -> Self {
         let files_dir = tempfile::tempdir().expect("temporary directory");
         let files = std::sync::Arc::new(
             object_store::local::LocalFileSystem::new_with_prefix(files_dir.path())
                 .expect("file store"),
         );
-        let state =
-            AppState::new(test_db.db.clone(), files, &auth_settings(), settings).expect("state");
+        let ctx = Ctx::new(test_db.db.clone(), files, &auth_settings()).expect("context");
+        let state = AppState::new(ctx.clone(), settings);
+        let worker = Some(crm_server::jobs::start_with(&ctx, test_worker_options()));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
         let options = ServeOptions {
@@ -174,7 +205,9 @@ impl TestApp {
             client,
             test_db,
             files_dir,
+            ctx,
             handle,
+            worker,
         }
     }
 
@@ -197,9 +230,21 @@ impl TestApp {
         self.client.request(method, self.url(path))
     }
 
-    /// Stops the server, letting in-flight requests finish.
-    pub async fn stop(&self) {
+    /// Stops the server, letting in-flight requests finish, and its worker.
+    pub async fn stop(&mut self) {
         self.handle.stop(true).await;
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown().await;
+        }
+    }
+}
+
+/// The test server's worker: looks for due jobs every 50 ms, so that tests wait little.
+pub fn test_worker_options() -> crm_server::jobs::JobSettings {
+    crm_server::jobs::JobSettings {
+        poll: Duration::from_millis(50),
+        concurrency: 2,
+        retier_at: chrono::NaiveTime::MIN,
     }
 }
 

@@ -9,13 +9,9 @@ use reqwest::Method;
 async fn demo_customers_pass_every_check() {
     let app = TestApp::spawn().await;
     let manager = app.user(Role::Manager).await;
-    crm_server::demo::load(&app.test_db.db, 300, 7)
-        .await
-        .unwrap();
+    crm_server::demo::load(&app.ctx, 300, 7).await.unwrap();
     // A second run into the same database adds more without clashing.
-    crm_server::demo::load(&app.test_db.db, 50, 7)
-        .await
-        .unwrap();
+    crm_server::demo::load(&app.ctx, 50, 7).await.unwrap();
 
     let mut seen = 0;
     let mut query = "limit=200".to_owned();

@@ -250,7 +250,7 @@ async fn finds_likely_duplicates_and_merges_everything_onto_the_survivor() {
         .send()
         .await
         .unwrap();
-    problem(response, 409, "conflict").await;
+    problem(response, 409, "merge_into_self").await;
     let response = app
         .as_user(
             Method::POST,
@@ -384,7 +384,7 @@ async fn purge_leaves_no_personal_data_behind() {
             .await
             .unwrap(),
         409,
-        "conflict",
+        "customer_purged",
     )
     .await;
 
@@ -450,7 +450,7 @@ async fn purge_leaves_no_personal_data_behind() {
             .await
             .unwrap(),
         409,
-        "conflict",
+        "customer_purged",
     )
     .await;
 }
@@ -492,7 +492,7 @@ async fn tag_catalogue_renames_merges_and_deletes() {
         .await
         .unwrap();
     assert_eq!(
-        problem(response, 409, "conflict").await["existing_id"],
+        problem(response, 409, "duplicate_tag").await["existing_id"],
         short["id"]
     );
     let response = app

@@ -2,6 +2,7 @@
 //! database (SQLite by default, PostgreSQL when `CRM_TEST_DATABASE_URL` is set).
 
 mod api_keys;
+mod app_core;
 mod auth;
 mod customers;
 mod demo;

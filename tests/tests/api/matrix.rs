@@ -127,6 +127,8 @@ const MATRIX: &[Case] = &[
     case("DELETE", "/api/v1/tags/{id}",                 FreshTag,        [401, 403, 204, 204, 403, 403], Option::None),
     case("GET",    "/api/v1/tier-policy",               None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("PUT",    "/api/v1/tier-policy",               None,            [401, 403, 200, 200, 403, 403], Some(POLICY)),
+    // The fixture key has `leads:write` only; `events:read` keys are tested with the feed.
+    case("GET",    "/api/v1/events",                    None,            [401, 403, 200, 403, 403, 403], Option::None),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {

@@ -54,7 +54,7 @@ async fn admin_creates_an_account_that_can_sign_in() {
         .send()
         .await
         .unwrap();
-    let conflict = problem(response, 409, "conflict").await;
+    let conflict = problem(response, 409, "duplicate_username").await;
     assert_eq!(conflict["existing_id"], body["id"]);
 }
 
@@ -355,7 +355,7 @@ async fn the_last_active_admin_cannot_be_removed() {
             .send()
             .await
             .unwrap();
-        problem(response, 409, "conflict").await;
+        problem(response, 409, "last_admin").await;
     }
     // With a second admin, the first may step down.
     let (second, _) = app.create_account(Role::Admin).await;
