@@ -7,6 +7,7 @@ mod auth;
 mod customers;
 mod demo;
 mod idempotency;
+mod jobs;
 mod lifecycle;
 mod matrix;
 mod migrations;
