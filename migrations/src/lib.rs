@@ -8,6 +8,7 @@ mod m20261122_000002_customers;
 mod m20261122_000003_idempotency;
 mod m20261123_000004_jobs;
 mod m20261123_000005_audit_outbox;
+mod m20261123_000006_leads_deals;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_idempotency::Migration),
             Box::new(m20261123_000004_jobs::Migration),
             Box::new(m20261123_000005_audit_outbox::Migration),
+            Box::new(m20261123_000006_leads_deals::Migration),
         ]
     }
 }

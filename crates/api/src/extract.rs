@@ -132,26 +132,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             ),
             errors: Vec::new(),
         })?;
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let raw = err.into_inner().to_string();
-        let (code, message) = sanitize_serde_message(&raw);
-        let (field, message) = missing_field_path(&path, &raw, message);
-        AppError::Validation(vec![FieldError::new(field, code, message)])
-    })
-}
-
-/// serde reports a missing field at the path of its parent; name the field itself.
-fn missing_field_path(path: &str, raw: &str, message: String) -> (String, String) {
-    let missing = raw
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next());
-    match missing {
-        Some(name) if path == "." || path.is_empty() => (name.to_owned(), message),
-        Some(name) => (format!("{path}.{name}"), message),
-        None if path == "." => ("$".to_owned(), message),
-        None => (path.to_owned(), message),
-    }
+    crm_app::input::decode_value(value).map_err(|e| AppError::Validation(vec![e]))
 }
 
 /// Query parameters, decoded when the use case asks for them (repeated parameters such as

@@ -33,6 +33,11 @@ lists paginated by `limit` and an opaque `cursor`.",
         (name = "attachments", description = "Business licences and contracts: PDF or JPEG, at most 5 MiB."),
         (name = "tags", description = "The tag catalogue with usage counts."),
         (name = "tiers", description = "The tier policy (客户分级) that scores customers."),
+        (name = "events", description = "Every committed change as an event, in order, for integrators that poll."),
+        (name = "leads", description = "Leads (线索) from web forms, fairs and imports: duplicates, routing, conversion."),
+        (name = "assignment-rules", description = "Rules that route new leads to reps (managers)."),
+        (name = "opportunities", description = "Deals (商机) at 30, 60 or 90 percent, won or lost, with their stage history."),
+        (name = "reports", description = "The weighted forecast and other reports."),
         (name = "reference", description = "National classifications that records refer to: industries (GB/T 4754-2017) and provinces (GB/T 2260)."),
     ),
     components(schemas(Problem, FieldError, ErrorCode)),
@@ -105,7 +110,8 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         .build();
     for item in doc.paths.paths.values_mut() {
         if let Some(post) = item.post.as_mut()
-            && post.responses.responses.contains_key("201")
+            && (post.responses.responses.contains_key("201")
+                || post.operation_id.as_deref() == Some("import_leads"))
         {
             post.parameters
                 .get_or_insert_with(Vec::new)

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     MalformedJson,
     /// 400: a query or path parameter has the wrong form.
     InvalidParameter,
+    /// 400: an uploaded CSV file is not readable text or not well-formed CSV.
+    MalformedCsv,
     /// 401: credentials are missing, malformed, expired or revoked.
     Unauthenticated,
     /// 403: the role or key may not take this action, or not on this record.
@@ -75,10 +77,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::BadRequest,
         Self::MalformedJson,
         Self::InvalidParameter,
+        Self::MalformedCsv,
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -108,7 +111,10 @@ impl ErrorCode {
     /// The HTTP status this code is always sent with: the one table.
     pub fn status(self) -> u16 {
         match self {
-            Self::BadRequest | Self::MalformedJson | Self::InvalidParameter => 400,
+            Self::BadRequest
+            | Self::MalformedJson
+            | Self::InvalidParameter
+            | Self::MalformedCsv => 400,
             Self::Unauthenticated => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
@@ -142,6 +148,7 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::MalformedJson => "malformed_json",
             Self::InvalidParameter => "invalid_parameter",
+            Self::MalformedCsv => "malformed_csv",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",

@@ -9,7 +9,9 @@
 //! only when it reaches the body step. Callers that already hold a value (the command line,
 //! jobs, tests) pass it with [`Input::ready`] or `.into()`.
 
-use crate::error::AppError;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError, sanitize_serde_message};
 
 type Decoder<T> = Box<dyn FnOnce() -> Result<T, AppError> + Send>;
 
@@ -44,6 +46,31 @@ impl<T> Input<T> {
 impl<T> From<T> for Input<T> {
     fn from(value: T) -> Self {
         Self::ready(value)
+    }
+}
+
+/// Decodes a JSON value into `T`; a value of the wrong shape gives the first bad field with
+/// its JSON path (`contacts[0].mobile`), never echoing what was sent.
+pub fn decode_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let raw = err.into_inner().to_string();
+        let (code, message) = sanitize_serde_message(&raw);
+        let (field, message) = missing_field_path(&path, &raw, message);
+        FieldError::new(field, code, message)
+    })
+}
+
+/// serde reports a missing field at the path of its parent; name the field itself.
+fn missing_field_path(path: &str, raw: &str, message: String) -> (String, String) {
+    let missing = raw
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match missing {
+        Some(name) if path == "." || path.is_empty() => (name.to_owned(), message),
+        Some(name) => (format!("{path}.{name}"), message),
+        None if path == "." => ("$".to_owned(), message),
+        None => (path.to_owned(), message),
     }
 }
 

@@ -9,6 +9,7 @@
 //! (400/413/415/422) → the rules (409/422).
 
 pub mod api_keys;
+pub mod assignment_rules;
 pub mod attachments;
 pub mod auth;
 pub mod check;
@@ -20,8 +21,11 @@ pub mod events;
 pub mod input;
 pub mod jobs;
 pub mod journal;
+pub mod leads;
 pub mod me;
+pub mod opportunities;
 pub mod page;
+pub mod reports;
 pub mod sessions;
 pub mod tags;
 pub mod tier_policy;

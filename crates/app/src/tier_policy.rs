@@ -111,9 +111,16 @@ pub async fn retier_all(ctx: &Ctx) -> Result<u64, AppError> {
         after = Some(last.id);
         let mut journal = Journal::new();
         let today = today();
+        let ids: Vec<uuid::Uuid> = page.iter().map(|r| r.id).collect();
+        let volumes = crm_store::opportunities::purchase_volumes(
+            &tx,
+            &ids,
+            today - chrono::Duration::days(365),
+        )
+        .await?;
         for mut row in page {
             let (old_tier, old_score) = (row.tier.clone(), row.tier_score);
-            row.apply_tier(&policy, today);
+            row.apply_tier(&policy, today, volumes.get(&row.id).copied());
             if row.tier != old_tier || row.tier_score != old_score {
                 customers::set_tier(&tx, row.id, &row.tier, row.tier_score).await?;
             }

@@ -47,7 +47,8 @@ impl Role {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
 pub enum Scope {
-    /// Create leads (web forms, trade-fair scanners).
+    /// Create and import leads (web forms, trade-fair scanners) and read back the leads the
+    /// key created.
     #[serde(rename = "leads:write")]
     LeadsWrite,
     /// Read the event feed (`GET /events`) to catch up on changes by polling.
@@ -110,6 +111,22 @@ pub enum Action {
     ReadEvents,
     /// Read one's own account and change one's own password.
     ManageOwnAccount,
+    /// Read the leads one can see (an integrator: the ones its key created).
+    ReadLeads,
+    /// Create and import leads.
+    CreateLead,
+    /// Edit, convert and disqualify the leads one can see.
+    EditLead,
+    /// Give a lead to a rep by hand.
+    AssignLead,
+    /// Read, create, change and delete lead assignment rules.
+    ManageAssignmentRules,
+    /// Read the deals one can see (and their stages, history, forecast).
+    ReadDeals,
+    /// Create deals and move one's own: assess, win, lose, edit.
+    EditDeal,
+    /// Reopen a won or lost deal, and give deals to another owner.
+    ManageDeals,
 }
 
 impl Action {
@@ -117,6 +134,7 @@ impl Action {
     pub fn scope(self) -> Option<Scope> {
         match self {
             Action::ReadEvents => Some(Scope::EventsRead),
+            Action::CreateLead | Action::ReadLeads => Some(Scope::LeadsWrite),
             _ => None,
         }
     }
@@ -136,6 +154,10 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReadUsers => matches!(role, Admin | Manager),
         ManageUsers | ManageApiKeys | ReadEvents => role == Admin,
         ManageOwnAccount => true,
+        ReadLeads | CreateLead | EditLead | ReadDeals | EditDeal => {
+            matches!(role, Admin | Manager | Sales)
+        }
+        AssignLead | ManageAssignmentRules | ManageDeals => matches!(role, Admin | Manager),
     }
 }
 

@@ -19,6 +19,12 @@ pub enum EntityType {
     Tag,
     /// The tier policy.
     TierPolicy,
+    /// A lead.
+    Lead,
+    /// A deal.
+    Opportunity,
+    /// A lead assignment rule.
+    AssignmentRule,
 }
 
 impl EntityType {
@@ -30,6 +36,9 @@ impl EntityType {
             Self::ApiKey => "api_key",
             Self::Tag => "tag",
             Self::TierPolicy => "tier_policy",
+            Self::Lead => "lead",
+            Self::Opportunity => "opportunity",
+            Self::AssignmentRule => "assignment_rule",
         }
     }
 }
@@ -86,11 +95,25 @@ pub enum AuditAction {
     TagMerged,
     /// The record was deleted.
     Deleted,
+    /// A lead was given to a rep.
+    Assigned,
+    /// A lead became a customer and a deal.
+    Converted,
+    /// A lead was set aside.
+    Disqualified,
+    /// A deal's probability changed.
+    StageChanged,
+    /// A deal was won.
+    Won,
+    /// A deal was lost.
+    Lost,
+    /// A closed deal was opened again.
+    Reopened,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 31] = [
         Self::Created,
         Self::Updated,
         Self::OwnerChanged,
@@ -115,6 +138,13 @@ impl AuditAction {
         Self::Renamed,
         Self::TagMerged,
         Self::Deleted,
+        Self::Assigned,
+        Self::Converted,
+        Self::Disqualified,
+        Self::StageChanged,
+        Self::Won,
+        Self::Lost,
+        Self::Reopened,
     ];
 
     /// The name as stored and sent.
@@ -144,6 +174,13 @@ impl AuditAction {
             Self::Renamed => "renamed",
             Self::TagMerged => "tag_merged",
             Self::Deleted => "deleted",
+            Self::Assigned => "assigned",
+            Self::Converted => "converted",
+            Self::Disqualified => "disqualified",
+            Self::StageChanged => "stage_changed",
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Reopened => "reopened",
         }
     }
 
@@ -162,6 +199,13 @@ impl AuditAction {
             (EntityType::Customer, Self::TierChanged | Self::TierPinned) => "tier_changed",
             (EntityType::User, Self::Deactivated) => "deactivated",
             (EntityType::ApiKey, Self::Revoked) => "revoked",
+            (EntityType::Lead, Self::Assigned) => "assigned",
+            (EntityType::Lead, Self::Converted) => "converted",
+            (EntityType::Lead, Self::Disqualified) => "disqualified",
+            (EntityType::Opportunity, Self::StageChanged) => "stage_changed",
+            (EntityType::Opportunity, Self::Won) => "won",
+            (EntityType::Opportunity, Self::Lost) => "lost",
+            (EntityType::Opportunity, Self::Reopened) => "reopened",
             _ => "updated",
         };
         format!("{}.{name}", entity.as_str())

@@ -140,8 +140,10 @@ impl Wan {
         if d.normalize().scale() > 2 {
             return Err("may have at most two decimal places");
         }
-        let hundredths = (d * Decimal::ONE_HUNDRED).trunc();
-        let value = i64::try_from(hundredths).map_err(|_| "is too large")?;
+        let value = d
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .and_then(|h| i64::try_from(h.trunc()).ok())
+            .ok_or("is too large")?;
         if value > MAX_WAN_HUNDREDTHS {
             return Err("is too large");
         }

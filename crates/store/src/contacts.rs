@@ -111,3 +111,22 @@ pub async fn move_all(conn: &impl ConnectionTrait, from: Uuid, to: Uuid) -> Resu
         .await?;
     Ok(())
 }
+
+/// Contacts with any of these mobiles or emails (bulk duplicate checks).
+pub async fn matching(
+    conn: &impl ConnectionTrait,
+    mobiles: &[String],
+    emails: &[String],
+) -> Result<Vec<Model>, StoreError> {
+    let mut any = sea_orm::Condition::any();
+    if !mobiles.is_empty() {
+        any = any.add(Column::Mobile.is_in(mobiles.iter().cloned()));
+    }
+    if !emails.is_empty() {
+        any = any.add(Column::Email.is_in(emails.iter().cloned()));
+    }
+    if any.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find().filter(any).all(conn).await?)
+}

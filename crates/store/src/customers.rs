@@ -51,12 +51,24 @@ impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
     /// Computes the tier and score under `policy` as of `today`, unless the tier is pinned.
-    pub fn apply_tier(&mut self, policy: &crm_domain::tier::TierPolicy, today: NaiveDate) {
+    /// `purchased_fen` is the won deals of the trailing 12 months, for a customer that has
+    /// won any (see `opportunities::purchase_volumes`); until then the declared annual
+    /// budget stands in for it.
+    pub fn apply_tier(
+        &mut self,
+        policy: &crm_domain::tier::TierPolicy,
+        today: NaiveDate,
+        purchased_fen: Option<i64>,
+    ) {
         if self.tier_pinned {
             return;
         }
+        let purchase_hundredths = match purchased_fen {
+            Some(fen) => crm_domain::money::Money::from_fen(fen).wan_hundredths(),
+            None => self.annual_budget.unwrap_or(0),
+        };
         let inputs = crm_domain::tier::TierInputs {
-            purchase_hundredths: self.annual_budget.unwrap_or(0),
+            purchase_hundredths,
             cooperation_years: self
                 .cooperation_since
                 .map_or(0, |d| crm_domain::tier::years_between(d, today)),
@@ -188,7 +200,7 @@ pub struct CustomerFilter {
     pub archived: bool,
 }
 
-fn escape_like(s: &str) -> String {
+pub(crate) fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('%');
     for c in s.chars() {
@@ -452,4 +464,19 @@ pub async fn set_tier(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// The live customers among `ids`.
+pub async fn find_live(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Model>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::ArchivedAt.is_null())
+        .all(conn)
+        .await?)
 }

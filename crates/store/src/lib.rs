@@ -3,6 +3,7 @@
 //! function takes `&impl ConnectionTrait` so that it composes inside a transaction.
 
 pub mod api_keys;
+pub mod assignment_rules;
 pub mod attachments;
 pub mod audit;
 pub mod contacts;
@@ -11,7 +12,9 @@ pub mod db;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod leads;
 pub mod login_throttle;
+pub mod opportunities;
 pub mod outbox;
 pub mod refresh_tokens;
 pub mod tags;

@@ -222,3 +222,18 @@ pub async fn record_login(
         .await?;
     Ok(())
 }
+
+/// The active accounts among `ids`.
+pub async fn active_among(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Model>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::Active.eq(true))
+        .all(conn)
+        .await?)
+}

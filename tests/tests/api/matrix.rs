@@ -37,6 +37,13 @@ enum Target {
     FreshAttachment,
     Tag,
     FreshTag,
+    Lead,
+    FreshLead,
+    Rule,
+    FreshRule,
+    Deal,
+    FreshDeal,
+    ClosedDeal,
 }
 
 struct Case {
@@ -72,6 +79,12 @@ const NEW_CUSTOMER: &str = r#"{"name": "矩阵测试有限公司{unique}", "uscc
     "contacts": [{"name": "李四", "title": "经理", "mobile": "13912345678", "is_primary": true}]}"#;
 const POLICY: &str = r#"{"purchase_weight": 50, "cooperation_weight": 20, "influence_weight": 30, "purchase_full_score_wan": 1000,
     "cooperation_full_score_years": 10, "strategic_threshold": 75, "key_threshold": 45}"#;
+
+const NEW_LEAD: &str = r#"{"source": "website", "company_name": "矩阵线索有限公司", "contact_name": "赵六", "mobile": "13711112222"}"#;
+const IMPORT: &str = r#"{"leads": [{"source": "fair", "company_name": "矩阵导入有限公司", "contact_name": "孙七", "email": "m{unique}@example.com"}]}"#;
+const CONVERT: &str = r#"{"customer": {"uscc": "{uscc}", "industry_code": "C35", "contact_title": "经理"},
+    "opportunity": {"amount": "1000.00", "expected_close_date": "2027-01-31", "probability": 30}}"#;
+const NEW_DEAL: &str = r#"{"customer_id": "{customer}", "name": "矩阵商机", "amount": "1000.00", "expected_close_date": "2027-01-31", "probability": 30}"#;
 
 #[rustfmt::skip]
 const MATRIX: &[Case] = &[
@@ -129,6 +142,33 @@ const MATRIX: &[Case] = &[
     case("PUT",    "/api/v1/tier-policy",               None,            [401, 403, 200, 200, 403, 403], Some(POLICY)),
     // The fixture key has `leads:write` only; `events:read` keys are tested with the feed.
     case("GET",    "/api/v1/events",                    None,            [401, 403, 200, 403, 403, 403], Option::None),
+    // The fixture lead is the sales rep's; the key did not create it, so it does not see it.
+    case("GET",    "/api/v1/leads",                     None,            [401, 200, 200, 200, 200, 403], Option::None),
+    case("POST",   "/api/v1/leads",                     None,            [401, 201, 201, 201, 201, 403], Some(NEW_LEAD)),
+    case("GET",    "/api/v1/leads/import/template",     None,            [401, 200, 200, 200, 200, 403], Option::None),
+    case("POST",   "/api/v1/leads/import",              None,            [401, 200, 200, 200, 200, 403], Some(IMPORT)),
+    case("GET",    "/api/v1/leads/{id}",                Lead,            [401, 404, 200, 200, 200, 403], Option::None),
+    case("PATCH",  "/api/v1/leads/{id}",                Lead,            [401, 403, 428, 428, 428, 403], Some(r#"{"needs": "n{unique}"}"#)),
+    case("GET",    "/api/v1/leads/{id}/history",        Lead,            [401, 404, 200, 200, 200, 403], Option::None),
+    case("POST",   "/api/v1/leads/{id}/assign",         FreshLead,       [401, 403, 200, 200, 403, 403], Some(r#"{"owner_id": "{user}"}"#)),
+    case("POST",   "/api/v1/leads/{id}/convert",        FreshLead,       [401, 403, 200, 200, 200, 403], Some(CONVERT)),
+    case("POST",   "/api/v1/leads/{id}/disqualify",     FreshLead,       [401, 403, 200, 200, 200, 403], Some(r#"{"reason": "预算不足"}"#)),
+    case("GET",    "/api/v1/assignment-rules",          None,            [401, 403, 200, 200, 403, 403], Option::None),
+    case("POST",   "/api/v1/assignment-rules",          None,            [401, 403, 201, 201, 403, 403], Some(r#"{"name": "r{unique}", "assignees": ["{user}"]}"#)),
+    case("GET",    "/api/v1/assignment-rules/{id}",     Rule,            [401, 403, 200, 200, 403, 403], Option::None),
+    case("PATCH",  "/api/v1/assignment-rules/{id}",     Rule,            [401, 403, 200, 200, 403, 403], Some(r#"{"name": "r{unique}"}"#)),
+    case("DELETE", "/api/v1/assignment-rules/{id}",     FreshRule,       [401, 403, 204, 204, 403, 403], Option::None),
+    case("GET",    "/api/v1/opportunities",             None,            [401, 403, 200, 200, 200, 403], Option::None),
+    case("POST",   "/api/v1/opportunities",             None,            [401, 403, 201, 201, 201, 403], Some(NEW_DEAL)),
+    case("GET",    "/api/v1/opportunities/{id}",        Deal,            [401, 403, 200, 200, 200, 403], Option::None),
+    // Without If-Match: 428 shows the caller got past authorization and visibility.
+    case("PATCH",  "/api/v1/opportunities/{id}",        Deal,            [401, 403, 428, 428, 428, 403], Some(r#"{"name": "商机{unique}"}"#)),
+    case("POST",   "/api/v1/opportunities/{id}/win",    FreshDeal,       [401, 403, 200, 200, 200, 403], Some(r#"{"amount": "1000.00"}"#)),
+    case("POST",   "/api/v1/opportunities/{id}/lose",   FreshDeal,       [401, 403, 200, 200, 200, 403], Some(r#"{"reason": "价格"}"#)),
+    case("POST",   "/api/v1/opportunities/{id}/reopen", ClosedDeal,      [401, 403, 200, 200, 403, 403], Some("{}")),
+    case("GET",    "/api/v1/opportunities/{id}/stages", Deal,            [401, 403, 200, 200, 200, 403], Option::None),
+    case("GET",    "/api/v1/opportunities/{id}/history", Deal,           [401, 403, 200, 200, 200, 403], Option::None),
+    case("GET",    "/api/v1/reports/forecast",          None,            [401, 403, 200, 200, 200, 403], Option::None),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {
@@ -165,6 +205,9 @@ fn every_documented_route_is_in_the_matrix() {
 struct Fixtures {
     admin: TestUser,
     sales: TestUser,
+    lead: String,
+    rule: String,
+    deal: String,
     user: String,
     customer: String,
     contact: String,
@@ -211,6 +254,47 @@ async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> Value
     response.json().await.unwrap()
 }
 
+async fn new_lead(app: &TestApp, token: &str) -> String {
+    post_json(
+        app,
+        token,
+        "/api/v1/leads",
+        json!({"source": "phone", "company_name": "矩阵临时线索有限公司", "contact_name": "周八",
+               "mobile": format!("135{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000)}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn new_rule(app: &TestApp, token: &str, user: &str) -> String {
+    post_json(
+        app,
+        token,
+        "/api/v1/assignment-rules",
+        json!({"name": "矩阵规则", "sources": ["other"], "assignees": [user]}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn new_deal(app: &TestApp, token: &str, customer: &str) -> String {
+    post_json(
+        app,
+        token,
+        "/api/v1/opportunities",
+        json!({"customer_id": customer, "name": "矩阵商机", "amount": "1000.00",
+               "expected_close_date": "2027-01-31", "probability": 30}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 impl Fixtures {
     async fn target(&self, app: &TestApp, target: Target) -> String {
         let unique = uuid::Uuid::now_v7().simple().to_string();
@@ -251,6 +335,23 @@ impl Fixtures {
             Attachment => self.attachment.clone(),
             FreshAttachment => upload(app, &self.sales.token, &self.customer).await,
             Tag => self.tag.clone(),
+            Lead => self.lead.clone(),
+            FreshLead => new_lead(app, &self.sales.token).await,
+            Rule => self.rule.clone(),
+            FreshRule => new_rule(app, &self.admin.token, &self.user).await,
+            Deal => self.deal.clone(),
+            FreshDeal => new_deal(app, &self.sales.token, &self.customer).await,
+            ClosedDeal => {
+                let id = new_deal(app, &self.sales.token, &self.customer).await;
+                post_json(
+                    app,
+                    &self.sales.token,
+                    &format!("/api/v1/opportunities/{id}/lose"),
+                    json!({"reason": "矩阵"}),
+                )
+                .await;
+                id
+            }
             FreshTag => post_json(
                 app,
                 &self.admin.token,
@@ -302,6 +403,9 @@ async fn every_route_answers_each_caller_as_expected() {
             .as_str()
             .unwrap()
             .to_owned(),
+        lead: new_lead(&app, &sales.token).await,
+        rule: new_rule(&app, &admin.token, &target_user.to_string()).await,
+        deal: new_deal(&app, &sales.token, &customer_id).await,
         customer: customer_id,
         admin: admin.clone(),
         sales: sales.clone(),
@@ -327,7 +431,9 @@ async fn every_route_answers_each_caller_as_expected() {
                     .replace("{unique}", &uuid::Uuid::now_v7().simple().to_string()[16..])
                     .replace("{uscc}", &crm_tests::random_uscc())
                     .replace("{login}", &login_name)
-                    .replace("{password}", PASSWORD);
+                    .replace("{password}", PASSWORD)
+                    .replace("{user}", &fixtures.user)
+                    .replace("{customer}", &fixtures.customer);
                 if body.contains("{fresh_customer}") {
                     body = body.replace(
                         "{fresh_customer}",

@@ -107,7 +107,9 @@ async fn customer_history_moves_into_the_audit_log_and_back() {
     assert_eq!(moved[0].action, "updated");
     assert_eq!(moved[0].changes["needs"]["to"], "x");
 
-    crm_store::migrate_down(db, Some(1)).await.unwrap();
+    // Down to just before the audit log (the fifth migration).
+    let later = u32::try_from(crm_migrations::Migrator::migrations().len() - 4).unwrap();
+    crm_store::migrate_down(db, Some(later)).await.unwrap();
     let back = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,

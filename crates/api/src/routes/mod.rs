@@ -3,13 +3,17 @@
 //! the request against that same document.
 
 pub mod api_keys;
+pub mod assignment_rules;
 pub mod attachments;
 pub mod auth;
 pub mod contacts;
 pub mod customers;
 pub mod events;
+pub mod leads;
 pub mod me;
+pub mod opportunities;
 pub mod reference;
+pub mod reports;
 pub mod service;
 pub mod tags;
 pub mod tier_policy;
@@ -72,7 +76,33 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tags::delete_tag)
                 .service(tier_policy::get_tier_policy)
                 .service(tier_policy::put_tier_policy)
-                .service(events::list_events),
+                .service(events::list_events)
+                .service(leads::list_leads)
+                .service(leads::create_lead)
+                // `import` before `{id}`.
+                .service(leads::get_lead_import_template)
+                .service(leads::import_leads)
+                .service(leads::get_lead)
+                .service(leads::update_lead)
+                .service(leads::list_lead_history)
+                .service(leads::assign_lead)
+                .service(leads::convert_lead)
+                .service(leads::disqualify_lead)
+                .service(assignment_rules::list_assignment_rules)
+                .service(assignment_rules::create_assignment_rule)
+                .service(assignment_rules::get_assignment_rule)
+                .service(assignment_rules::update_assignment_rule)
+                .service(assignment_rules::delete_assignment_rule)
+                .service(opportunities::list_opportunities)
+                .service(opportunities::create_opportunity)
+                .service(opportunities::get_opportunity)
+                .service(opportunities::update_opportunity)
+                .service(opportunities::win_opportunity)
+                .service(opportunities::lose_opportunity)
+                .service(opportunities::reopen_opportunity)
+                .service(opportunities::list_opportunity_stages)
+                .service(opportunities::list_opportunity_history)
+                .service(reports::get_forecast),
         );
 }
 

@@ -239,14 +239,14 @@ pub async fn list(
 }
 
 /// A checked new customer, ready to insert.
-struct Checked {
+pub(crate) struct Checked {
     row: customers::Model,
     contacts: Vec<contacts::Model>,
     tags: Vec<String>,
 }
 
 /// Checks a new customer's every field (all errors at once) and who may own it.
-async fn check_create(
+pub(crate) async fn check_create(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     body: NewCustomer,
@@ -319,7 +319,7 @@ pub async fn create(
 }
 
 /// Inserts a checked customer inside `tx` and journals it.
-async fn insert_checked(
+pub(crate) async fn insert_checked(
     tx: &impl ConnectionTrait,
     caller: &Caller,
     checked: Checked,
@@ -332,7 +332,7 @@ async fn insert_checked(
     } = checked;
     uscc_conflict(tx, caller, &row.uscc, None).await?;
     let (policy, _) = tier_policy::get(tx).await?;
-    row.apply_tier(&policy, today());
+    row.apply_tier(&policy, today(), None);
     let row = customers::insert(tx, row).await.map_err(uscc_race)?;
     contacts::insert_many(tx, new_contacts).await?;
     let tag_ids: Vec<Uuid> = tags::ensure(tx, &tag_names)
@@ -492,7 +492,7 @@ pub async fn create_batch(
         tags: names,
     } in checked
     {
-        row.apply_tier(&policy, today);
+        row.apply_tier(&policy, today, None);
         links.extend(
             names
                 .iter()
@@ -707,7 +707,13 @@ pub async fn update(
         uscc_conflict(&tx, caller, &row.uscc, Some(row.id)).await?;
     }
     let (policy, _) = tier_policy::get(&tx).await?;
-    row.apply_tier(&policy, today);
+    let volumes = crm_store::opportunities::purchase_volumes(
+        &tx,
+        &[row.id],
+        today - chrono::Duration::days(365),
+    )
+    .await?;
+    row.apply_tier(&policy, today, volumes.get(&row.id).copied());
     row.updated_at = Utc::now();
     let saved = customers::save(&tx, row, expected)
         .await
@@ -992,6 +998,8 @@ pub async fn merge(
     let moved_attachments = crate::attachments::move_all(&tx, source.id, survivor.id).await?;
     contacts::move_all(&tx, source.id, survivor.id).await?;
     tags::move_all(&tx, source.id, survivor.id).await?;
+    let moved_deals = crm_store::opportunities::move_all(&tx, source.id, survivor.id).await?;
+    crm_store::leads::move_customer(&tx, source.id, survivor.id).await?;
     audit::move_all(&tx, CUSTOMER.as_str(), source.id, survivor.id).await?;
     let version = source.version;
     let now = Utc::now();
@@ -1016,7 +1024,8 @@ pub async fn merge(
         AuditAction::Merged,
         json!({"merged_from": {"from": null, "to": source.id},
                "contacts_moved": {"from": 0, "to": moved_contacts},
-               "attachments_moved": {"from": 0, "to": moved_attachments}}),
+               "attachments_moved": {"from": 0, "to": moved_attachments},
+               "opportunities_moved": {"from": 0, "to": moved_deals}}),
         &customer,
     )?;
     journal.commit(tx, caller).await?;

@@ -1,0 +1,368 @@
+//! Deals (商机, opportunities) and their stage history, with the visibility condition every
+//! deal query — list, get, forecast — is built on, and the aggregates the forecast and the
+//! tiers read.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::access::Visibility;
+use sea_orm::entity::prelude::*;
+use sea_orm::{Condition, DbBackend, FromQueryResult, QueryOrder, QuerySelect, Statement};
+
+use crate::StoreError;
+
+/// A row of `opportunities`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "opportunities")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub lead_id: Option<Uuid>,
+    pub name: String,
+    /// The estimated amount while open, the final amount once won; in fen.
+    pub amount_fen: i64,
+    pub expected_close_date: NaiveDate,
+    pub owner_id: Uuid,
+    /// `open`, `won`, `lost`.
+    pub status: String,
+    /// 30, 60 or 90 while open; 100 won; 0 lost.
+    pub probability: i16,
+    pub lost_reason: Option<String>,
+    /// The UTC date it was won or lost.
+    pub closed_on: Option<NaiveDate>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The stage history: one row per change of status or probability.
+pub mod stage {
+    use chrono::{DateTime, Utc};
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `opportunity_stages`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "opportunity_stages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub opportunity_id: Uuid,
+        pub from_status: Option<String>,
+        pub from_probability: Option<i16>,
+        pub to_status: String,
+        pub to_probability: i16,
+        pub amount_fen: i64,
+        pub actor_id: Option<Uuid>,
+        pub at: DateTime<Utc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The SQL form of a caller's visibility over deals.
+pub fn visible(visibility: Visibility) -> Condition {
+    match visibility {
+        Visibility::All => Condition::all(),
+        Visibility::OwnedBy(user) => Condition::all().add(Column::OwnerId.eq(user)),
+        Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => {
+            Condition::all().add(Expr::cust("1 = 0"))
+        }
+    }
+}
+
+/// The deal `id` if the caller can see it.
+pub async fn find_visible(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    visibility: Visibility,
+) -> Result<Option<Model>, StoreError> {
+    Ok(Entity::find_by_id(id)
+        .filter(visible(visibility))
+        .one(conn)
+        .await?)
+}
+
+/// Stores a new deal.
+pub async fn insert(conn: &impl ConnectionTrait, model: Model) -> Result<Model, StoreError> {
+    Ok(ActiveModel::from(model).insert(conn).await?)
+}
+
+/// Stores many new deals (bulk loads).
+pub async fn insert_many(conn: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<ActiveModel> = rows.by_ref().take(1000).map(ActiveModel::from).collect();
+        Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces the stored row if its version is still `expected_version`; bumps the version.
+pub async fn save(
+    conn: &impl ConnectionTrait,
+    mut model: Model,
+    expected_version: i32,
+) -> Result<Option<Model>, StoreError> {
+    model.version = expected_version + 1;
+    let mut active = ActiveModel::from(model.clone()).reset_all();
+    active.id = sea_orm::ActiveValue::NotSet;
+    let result = Entity::update_many()
+        .set(active)
+        .filter(Column::Id.eq(model.id))
+        .filter(Column::Version.eq(expected_version))
+        .exec(conn)
+        .await?;
+    Ok((result.rows_affected == 1).then_some(model))
+}
+
+/// Appends stage changes.
+pub async fn record_stages(
+    conn: &impl ConnectionTrait,
+    rows: Vec<stage::Model>,
+) -> Result<(), StoreError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<stage::ActiveModel> = rows
+            .by_ref()
+            .take(1000)
+            .map(stage::ActiveModel::from)
+            .collect();
+        stage::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A deal's stage changes, oldest first.
+pub async fn stages(
+    conn: &impl ConnectionTrait,
+    opportunity_id: Uuid,
+) -> Result<Vec<stage::Model>, StoreError> {
+    Ok(stage::Entity::find()
+        .filter(stage::Column::OpportunityId.eq(opportunity_id))
+        .order_by_asc(stage::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Filters of the deal list; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct DealFilter {
+    pub status: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub probability: Option<i16>,
+    pub close_from: Option<NaiveDate>,
+    pub close_to: Option<NaiveDate>,
+}
+
+/// A page of the deals the caller can see, newest first, after deal `after`.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    filter: &DealFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let mut query = Entity::find().filter(visible(visibility));
+    if let Some(v) = &filter.status {
+        query = query.filter(Column::Status.eq(v.as_str()));
+    }
+    if let Some(v) = filter.owner_id {
+        query = query.filter(Column::OwnerId.eq(v));
+    }
+    if let Some(v) = filter.customer_id {
+        query = query.filter(Column::CustomerId.eq(v));
+    }
+    if let Some(v) = filter.probability {
+        query = query.filter(Column::Probability.eq(v));
+    }
+    if let Some(v) = filter.close_from {
+        query = query.filter(Column::ExpectedCloseDate.gte(v));
+    }
+    if let Some(v) = filter.close_to {
+        query = query.filter(Column::ExpectedCloseDate.lte(v));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.lt(after));
+    }
+    Ok(query
+        .order_by_desc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Moves a customer's deals onto another (merge).
+pub async fn move_all(
+    conn: &impl ConnectionTrait,
+    from: Uuid,
+    to: Uuid,
+) -> Result<u64, StoreError> {
+    Ok(Entity::update_many()
+        .col_expr(Column::CustomerId, Expr::value(to))
+        .filter(Column::CustomerId.eq(from))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Volume {
+    customer_id: Uuid,
+    fen: i64,
+}
+
+/// The annual purchase volume of each customer that has ever won a deal: Σ amount of the
+/// deals it won on or after `since` (0 when none recently). Customers that never won a
+/// deal are absent: their declared budget stands in for it.
+pub async fn purchase_volumes(
+    conn: &impl ConnectionTrait,
+    customer_ids: &[Uuid],
+    since: NaiveDate,
+) -> Result<HashMap<Uuid, i64>, StoreError> {
+    if customer_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let since_sql = match conn.get_database_backend() {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let volume = format!(
+        "CAST(COALESCE(SUM(CASE WHEN closed_on >= {since_sql} THEN amount_fen ELSE 0 END), 0) AS BIGINT)"
+    );
+    let mut out = HashMap::new();
+    for chunk in customer_ids.chunks(500) {
+        let rows = Entity::find()
+            .select_only()
+            .column(Column::CustomerId)
+            .column_as(Expr::cust_with_values(volume.clone(), [since]), "fen")
+            .filter(Column::Status.eq("won"))
+            .filter(Column::CustomerId.is_in(chunk.iter().copied()))
+            .group_by(Column::CustomerId)
+            .into_model::<Volume>()
+            .all(conn)
+            .await?;
+        out.extend(rows.into_iter().map(|r| (r.customer_id, r.fen)));
+    }
+    Ok(out)
+}
+
+/// How the forecast groups deals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// By owner.
+    Owner,
+    /// By month (`YYYY-MM`) of the expected close (open deals) or of the close (won, lost).
+    Month,
+}
+
+/// One group of the forecast: sums in fen, the weighted sum in fen × percent.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct ForecastRow {
+    /// The owner, when grouped by owner.
+    pub owner_id: Option<Uuid>,
+    /// The month (`YYYY-MM`), when grouped by month.
+    pub month: Option<String>,
+    pub open_count: i64,
+    pub open_fen: i64,
+    pub open_fen_30: i64,
+    pub open_fen_60: i64,
+    pub open_fen_90: i64,
+    pub won_count: i64,
+    pub won_fen: i64,
+    pub lost_count: i64,
+    pub lost_fen: i64,
+}
+
+/// The forecast over `from..=to`, grouped, in one aggregate query: open deals expected to
+/// close in the range, and deals won or lost in it, among those the caller can see.
+pub async fn forecast(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: GroupBy,
+) -> Result<Vec<ForecastRow>, StoreError> {
+    let backend = conn.get_database_backend();
+    let p = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let month = match backend {
+        DbBackend::Postgres => "TO_CHAR(d, 'YYYY-MM')",
+        _ => "SUBSTR(d, 1, 7)",
+    };
+    let (key, select_key) = match group_by {
+        GroupBy::Owner => ("owner_id".to_owned(), "owner_id, NULL AS month".to_owned()),
+        GroupBy::Month => (
+            month.to_owned(),
+            format!("NULL AS owner_id, {month} AS month"),
+        ),
+    };
+    // Placeholders are numbered in the order they appear, so that the same values serve
+    // PostgreSQL's `$n` and SQLite's positional `?`.
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut bind = |value: sea_orm::Value| {
+        values.push(value);
+        p(values.len())
+    };
+    let mut part = |status_sql: &str, date: &str| {
+        let lower = bind(from.into());
+        let upper = bind(to.into());
+        let visible = match visibility {
+            Visibility::All => String::new(),
+            Visibility::OwnedBy(user) => format!(" AND owner_id = {}", bind(user.into())),
+            Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => " AND 1 = 0".to_owned(),
+        };
+        format!(
+            "SELECT owner_id, status, amount_fen, probability, {date} AS d \
+               FROM opportunities WHERE {status_sql} AND {date} BETWEEN {lower} AND {upper}{visible}"
+        )
+    };
+    let open = part("status = 'open'", "expected_close_date");
+    let closed = part("status IN ('won', 'lost')", "closed_on");
+    // Each deal counts once, on the date that places it in the range: its expected close
+    // while open, the day it closed once won or lost. The weighted pipeline is summed per
+    // probability, so that no sum multiplies amounts in SQL.
+    let sum = |cond: &str| {
+        format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN amount_fen ELSE 0 END), 0) AS BIGINT)")
+    };
+    let count = |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS BIGINT)");
+    let sql = format!(
+        "SELECT {select_key}, \
+           {} AS open_count, {} AS open_fen, \
+           {} AS open_fen_30, {} AS open_fen_60, {} AS open_fen_90, \
+           {} AS won_count, {} AS won_fen, {} AS lost_count, {} AS lost_fen \
+         FROM ({open} UNION ALL {closed}) deals \
+         GROUP BY {key} ORDER BY {key}",
+        count("status = 'open'"),
+        sum("status = 'open'"),
+        sum("status = 'open' AND probability = 30"),
+        sum("status = 'open' AND probability = 60"),
+        sum("status = 'open' AND probability = 90"),
+        count("status = 'won'"),
+        sum("status = 'won'"),
+        count("status = 'lost'"),
+        sum("status = 'lost'"),
+    );
+    Ok(
+        ForecastRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(conn)
+            .await?,
+    )
+}
