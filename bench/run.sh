@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Loads demo customers into a fresh database and measures the customer endpoints over HTTP
-# with a real token. Usage: bench/run.sh [sqlite|postgres|both] [customers] [requests]
+# Loads demo data (customers, a deal per customer in every stage, leads, rules) into a fresh
+# database and measures over HTTP with a real token: the customer get and list, the weighted
+# forecast, and 10 imports of 1,000 leads — beside a plain COPY of the same rows into the same
+# PostgreSQL database. Usage: bench/run.sh [sqlite|postgres|both] [customers] [requests]
 #   CRM_BENCH_PG_URL   PostgreSQL server to create the benchmark database on
 #                      (default postgres://postgres@127.0.0.1:5432/postgres)
 set -euo pipefail
@@ -24,16 +26,25 @@ run() {
   echo "== $label: $CUSTOMERS customers"
   local env=(CRM_DATA_DIR="$dir" CRM_ADMIN_PASSWORD="$PASSWORD" CRM_LOG=warn CRM_BIND="127.0.0.1:$PORT")
   [ -n "$url" ] && env+=(CRM_DATABASE_URL="$url")
-  env "${env[@]}" "$CRM" demo-data --customers "$CUSTOMERS" | grep -v password
+  env "${env[@]}" "$CRM" demo-data --customers "$CUSTOMERS" --deals "$CUSTOMERS" | grep -v password
   env "${env[@]}" "$CRM" serve &
   local pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
     sleep 0.2
   done
-  "$BENCH" --url "http://127.0.0.1:$PORT" --username admin --password "$PASSWORD" --requests "$REQUESTS" || true
+  "$BENCH" --url "http://127.0.0.1:$PORT" --username admin --password "$PASSWORD" --requests "$REQUESTS" \
+    --csv-out "$dir/leads.csv" || true
   kill -TERM "$pid"
   wait "$pid" || true
+  if [ -n "$url" ] && [ -f "$dir/leads.csv" ]; then
+    # The floor for the import: the same rows, COPY'd into a plain table of the same database.
+    psql "$url" -qc "CREATE TABLE lead_copy_baseline (source text, source_detail text, company_name text,
+      contact_name text, mobile text, email text, region text, industry_code text, needs text)"
+    echo "plain COPY of the same $(($(wc -l <"$dir/leads.csv") - 1)) leads into one table:"
+    psql "$url" -c '\timing on' -c "\copy lead_copy_baseline FROM '$dir/leads.csv' WITH (FORMAT csv, HEADER true)" |
+      grep -E '^(COPY|Time)'
+  fi
   rm -rf "$dir"
 }
 

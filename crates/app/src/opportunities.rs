@@ -303,7 +303,6 @@ fn close_date(c: &mut Checker, field: &str, raw: &str) -> NaiveDate {
     }
 }
 
-
 /// A checked new deal, ready to insert for `customer_id`.
 pub(crate) struct CheckedDeal {
     name: String,
@@ -832,4 +831,170 @@ pub(crate) async fn follow_customer(
         )?;
     }
     Ok(())
+}
+
+/// How a deal loaded in bulk ended, for records brought over from elsewhere.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Won on `on` at `amount` (yuan).
+    Won {
+        /// The final amount.
+        amount: String,
+        /// The day it was won; not in the future.
+        on: NaiveDate,
+    },
+    /// Lost on `on` for `reason`.
+    Lost {
+        /// Why.
+        reason: String,
+        /// The day it was lost; not in the future.
+        on: NaiveDate,
+    },
+}
+
+/// One deal of a bulk load: a new deal, and how it ended if it did.
+#[derive(Debug, Clone)]
+pub struct DealRecord {
+    /// The deal as `POST /opportunities` takes it (`owner_id` required).
+    pub deal: NewOpportunity,
+    /// Won or lost already; `None` for an open deal.
+    pub outcome: Option<Outcome>,
+}
+
+/// Loads many deals at once (the command line's demo data, migrations from another CRM):
+/// every deal checked as `create` checks it — a live customer, an active owner, exactly 30,
+/// 60 or 90 while open, exact money — and, for closed ones, the outcome as `win` and `lose`
+/// check it. All or nothing, one transaction, multi-row statements; each deal gets its stages,
+/// audit entry and event; customers with won deals follow as after `win`.
+pub async fn create_batch(
+    ctx: &Ctx,
+    caller: &Caller,
+    records: Vec<DealRecord>,
+) -> Result<Vec<Uuid>, AppError> {
+    require(caller, Action::ManageDeals)?;
+    let today = today();
+    let tx = ctx.begin().await?;
+    let mut customer_ids: Vec<Uuid> = records.iter().map(|r| r.deal.customer_id).collect();
+    customer_ids.sort_unstable();
+    customer_ids.dedup();
+    let live: std::collections::HashSet<Uuid> = customers::find_live(&tx, &customer_ids)
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let mut owner_ids: Vec<Uuid> = records.iter().filter_map(|r| r.deal.owner_id).collect();
+    owner_ids.sort_unstable();
+    owner_ids.dedup();
+    let active: std::collections::HashSet<Uuid> = users::active_among(&tx, &owner_ids)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+
+    let mut c = Checker::default();
+    let mut rows = Vec::with_capacity(records.len());
+    let mut stages = Vec::with_capacity(records.len() * 2);
+    let mut journal = Journal::new();
+    let mut won_customers = Vec::new();
+    let now = Utc::now();
+    for (i, record) in records.into_iter().enumerate() {
+        let prefix = format!("deals[{i}].");
+        let body = record.deal;
+        let checked = check_deal(
+            &mut c,
+            &prefix,
+            &body.name,
+            &body.amount,
+            &body.expected_close_date,
+            body.probability,
+            body.owner_id,
+        );
+        if !live.contains(&body.customer_id) {
+            c.fail(
+                format!("{prefix}customer_id"),
+                "unknown_customer",
+                "must be a live customer",
+            );
+        }
+        let Some(owner) = checked.owner_id.filter(|o| active.contains(o)) else {
+            c.fail(
+                format!("{prefix}owner_id"),
+                "unknown_user",
+                "must be an active user",
+            );
+            continue;
+        };
+        let mut row = opportunities::Model {
+            id: Uuid::now_v7(),
+            customer_id: body.customer_id,
+            lead_id: None,
+            name: checked.name,
+            amount_fen: checked.amount_fen,
+            expected_close_date: checked.expected_close_date,
+            owner_id: owner,
+            status: DealStatus::Open.as_str().to_owned(),
+            probability: checked.probability,
+            lost_reason: None,
+            closed_on: None,
+            closed_at: None,
+            created_by: caller.user_id(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        stages.push(stage_row(caller, &row, None));
+        if let Some(outcome) = record.outcome {
+            let opened = state(&row);
+            let (event, on) = match outcome {
+                Outcome::Won { amount, on } => {
+                    row.amount_fen = money(&mut c, &format!("{prefix}amount"), &amount);
+                    won_customers.push(row.customer_id);
+                    (DealEvent::Win, on)
+                }
+                Outcome::Lost { reason, on } => {
+                    row.lost_reason =
+                        Some(c.text(&format!("{prefix}lost_reason"), &reason, 1, 500));
+                    (DealEvent::Lose, on)
+                }
+            };
+            if on > today || on.year() < 2000 {
+                c.fail(
+                    format!("{prefix}closed_on"),
+                    "out_of_range",
+                    "must be a past day since 2000",
+                );
+            }
+            let next = deal::transition(opened, event)?;
+            row.status = next.status.as_str().to_owned();
+            row.probability = i16::from(next.probability);
+            row.closed_on = Some(on);
+            row.closed_at = on.and_hms_opt(12, 0, 0).map(|t| t.and_utc());
+            stages.push(stage_row(caller, &row, Some(opened)));
+        }
+        let shown = Opportunity::from(row.clone());
+        let entry = changes(
+            &json!({}),
+            &serde_json::to_value(&shown).map_err(AppError::internal)?,
+            &VOLATILE,
+        );
+        journal.record(
+            DEAL,
+            shown.id,
+            AuditAction::Created,
+            Value::Object(entry),
+            &shown,
+        )?;
+        rows.push(row);
+    }
+    c.finish()?;
+    let ids = rows.iter().map(|r| r.id).collect();
+    opportunities::insert_many(&tx, rows).await?;
+    opportunities::record_stages(&tx, stages).await?;
+    won_customers.sort_unstable();
+    won_customers.dedup();
+    for customer in won_customers {
+        follow_customer(&tx, customer, &mut journal).await?;
+    }
+    journal.commit(tx, caller).await?;
+    Ok(ids)
 }

@@ -1,8 +1,11 @@
 //! `crm demo-data`: fills a database with realistic, valid customers (valid USCCs with
 //! their check character, real industry and province codes, Chinese company and person
-//! names, contacts with valid mobiles, tags). They go through the same use case as an API
-//! client's bulk load (`crm_app::customers::create_batch`): every check applies, each
-//! customer gets its audit entry and event, one transaction per batch.
+//! names, contacts with valid mobiles, tags), assignment rules, leads from fairs and the
+//! website (some of them duplicates of customers), and deals in every stage — open at 30, 60
+//! and 90 percent, won and lost over the past year — so that a new user sees a pipeline.
+//! Everything goes through the use cases (`customers::create_batch`, `assignment_rules::create`,
+//! `leads::import`, `opportunities::create_batch`): every check applies, each record gets its
+//! audit entry and event, one transaction per batch.
 
 use std::time::Instant;
 
@@ -193,9 +196,32 @@ async fn owners(ctx: &Ctx) -> anyhow::Result<Vec<Uuid>> {
     Ok(ids)
 }
 
-/// Loads `count` demo customers; returns how long it took.
-pub async fn load(ctx: &Ctx, count: usize, seed: u64) -> anyhow::Result<std::time::Duration> {
+/// How much demo data to add.
+#[derive(Debug, Clone, Copy)]
+pub struct Size {
+    /// Customers.
+    pub customers: usize,
+    /// Leads (imports of at most 1,000).
+    pub leads: usize,
+    /// Deals, spread over the new customers.
+    pub deals: usize,
+}
+
+impl Size {
+    /// `customers` customers with a lead for every ten and a deal for each.
+    pub fn for_customers(customers: usize) -> Self {
+        Self {
+            customers,
+            leads: customers / 10,
+            deals: customers,
+        }
+    }
+}
+
+/// Loads demo customers, rules, leads and deals; returns how long it took.
+pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time::Duration> {
     let started = Instant::now();
+    let count = size.customers;
     let mut rng = StdRng::seed_from_u64(seed);
     let owners = owners(ctx).await?;
     // A salt per run keeps codes unique across runs into the same database.
@@ -204,6 +230,7 @@ pub async fn load(ctx: &Ctx, count: usize, seed: u64) -> anyhow::Result<std::tim
         .collect();
     let today = Utc::now().date_naive();
 
+    let mut loaded: Vec<(Uuid, Uuid, String)> = Vec::with_capacity(count);
     let mut done = 0;
     while done < count {
         let size = BATCH.min(count - done);
@@ -274,11 +301,31 @@ pub async fn load(ctx: &Ctx, count: usize, seed: u64) -> anyhow::Result<std::tim
                 tags,
             });
         }
-        crm_app::customers::create_batch(ctx, &Caller::System, bodies)
+        let facts: Vec<(Uuid, String)> = bodies
+            .iter()
+            .map(|b| {
+                (
+                    b.owner_id.unwrap_or_default(),
+                    b.contacts
+                        .first()
+                        .map(|k| k.mobile.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        let ids = crm_app::customers::create_batch(ctx, &Caller::System, bodies)
             .await
             .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
+        loaded.extend(
+            ids.into_iter()
+                .zip(facts)
+                .map(|(id, (owner, mobile))| (id, owner, mobile)),
+        );
         done += size;
     }
+    rules(ctx, &owners).await?;
+    leads(ctx, &mut rng, size.leads, &loaded).await?;
+    deals(ctx, &mut rng, size.deals, &loaded).await?;
     // Fresh statistics for the query planner after a bulk load.
     let analyze = match ctx.db.get_database_backend() {
         crm_store::DbBackend::Sqlite => "PRAGMA optimize",
@@ -289,4 +336,191 @@ pub async fn load(ctx: &Ctx, count: usize, seed: u64) -> anyhow::Result<std::tim
         .await
         .map_err(crm_store::StoreError::from)?;
     Ok(started.elapsed())
+}
+
+/// Three assignment rules, unless the database has some already: southern fair leads and
+/// eastern website leads round-robin over two halves of the reps, manufacturing to all.
+async fn rules(ctx: &Ctx, owners: &[Uuid]) -> anyhow::Result<()> {
+    use crm_app::assignment_rules::{self, RuleInput};
+    let existing = assignment_rules::list(ctx, &Caller::System)
+        .await
+        .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
+    if !existing.items.is_empty() {
+        return Ok(());
+    }
+    let half = owners.len().div_ceil(2);
+    let (south, east) = owners.split_at(half);
+    let east = if east.is_empty() { south } else { east };
+    let rules = [
+        (
+            "华南展会线索",
+            vec!["44", "45", "46", "35"],
+            vec![],
+            vec!["fair"],
+            south.to_vec(),
+        ),
+        (
+            "华东官网咨询",
+            vec!["31", "32", "33", "34"],
+            vec![],
+            vec!["website"],
+            east.to_vec(),
+        ),
+        ("制造业线索", vec![], vec!["C"], vec![], owners.to_vec()),
+    ];
+    for (name, regions, industries, sources, assignees) in rules {
+        let input = RuleInput {
+            name: Some(name.to_owned()),
+            regions: Some(regions.into_iter().map(str::to_owned).collect()),
+            industries: Some(industries.into_iter().map(str::to_owned).collect()),
+            sources: Some(
+                sources
+                    .into_iter()
+                    .filter_map(crm_domain::lead::LeadSource::parse)
+                    .collect(),
+            ),
+            assignees: Some(assignees),
+            ..RuleInput::default()
+        };
+        assignment_rules::create(ctx, &Caller::System, input.into())
+            .await
+            .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
+    }
+    Ok(())
+}
+
+/// `count` leads from fairs, the website, referrals and calls, imported 1,000 at a time;
+/// one in twenty carries the mobile of an existing customer's contact (a duplicate).
+async fn leads(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    count: usize,
+    customers: &[(Uuid, Uuid, String)],
+) -> anyhow::Result<()> {
+    const FAIRS: &[&str] = &["2026 广交会 B 馆", "上海工博会", "深圳高交会", "成都西博会"];
+    let mut done = 0;
+    while done < count {
+        let size = crm_app::leads::MAX_ROWS.min(count - done);
+        let mut rows = Vec::with_capacity(size);
+        for i in 0..size {
+            let n = done + i;
+            let (region, city) = *CITIES.choose(rng).unwrap_or(&("11", "北京"));
+            let (industry, line) = *LINES.choose(rng).unwrap_or(&("C35", "智能装备"));
+            let source = *["fair", "fair", "website", "website", "referral", "phone"]
+                .choose(rng)
+                .unwrap_or(&"fair");
+            let duplicate = rng.random_bool(0.05);
+            let phone = match customers.choose(rng) {
+                Some((_, _, m)) if duplicate => m.clone(),
+                _ => mobile(rng),
+            };
+            rows.push(serde_json::json!({
+                "source": source,
+                "source_detail": (source == "fair").then(|| *FAIRS.choose(rng).unwrap_or(&"展会")),
+                "company_name": format!(
+                    "{city}{}{}{line}有限公司",
+                    BRAND.choose(rng).unwrap_or(&"华"),
+                    BRAND.choose(rng).unwrap_or(&"瑞")
+                ),
+                "contact_name": person(rng),
+                "mobile": phone,
+                "email": rng.random_bool(0.3).then(|| format!("lead{n}.{}@example.com", rng.random_range(0..100_000))),
+                "region": region,
+                "industry_code": industry,
+                "needs": rng.random_bool(0.5).then_some("索取报价和产品手册"),
+                "referred_by": (source == "referral").then(|| customers.choose(rng).map(|c| c.0)).flatten(),
+            }));
+        }
+        let request = crm_app::leads::ImportRequest { leads: rows };
+        let report = crm_app::leads::import(ctx, &Caller::System, request.into())
+            .await
+            .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
+        if report.summary.invalid > 0 {
+            anyhow::bail!("{} demo leads were refused", report.summary.invalid);
+        }
+        done += size;
+    }
+    Ok(())
+}
+
+/// `count` deals over the new customers, owned by their owners: three in ten open at 30 %,
+/// two at 60 %, one and a half at 90 %, two won and one and a half lost in the past year.
+async fn deals(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    count: usize,
+    customers: &[(Uuid, Uuid, String)],
+) -> anyhow::Result<()> {
+    use crm_app::opportunities::{DealRecord, NewOpportunity, Outcome};
+    const WHAT: &[&str] = &[
+        "年度框架采购",
+        "产线改造",
+        "设备更新",
+        "备件补货",
+        "软件升级",
+        "维保服务",
+    ];
+    const WHY: &[&str] = &[
+        "价格高于竞争对手",
+        "预算取消",
+        "选择了现有供应商",
+        "项目延期",
+    ];
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let today = Utc::now().date_naive();
+    let mut done = 0;
+    while done < count {
+        let size = 1000.min(count - done);
+        let mut records = Vec::with_capacity(size);
+        for _ in 0..size {
+            let Some((customer, owner, _)) = customers.choose(rng) else {
+                break;
+            };
+            // Log-uniform amounts from 10,000 to 5,000,000 yuan.
+            let amount = 10_000f64 * 500f64.powf(rng.random::<f64>());
+            let amount = format!("{amount:.2}");
+            let roll = rng.random_range(0..200);
+            let (probability, outcome) = match roll {
+                0..60 => (30, None),
+                60..100 => (60, None),
+                100..130 => (90, None),
+                130..170 => (
+                    90,
+                    Some(Outcome::Won {
+                        amount: amount.clone(),
+                        on: today - Duration::days(rng.random_range(1..330)),
+                    }),
+                ),
+                _ => (
+                    30,
+                    Some(Outcome::Lost {
+                        reason: (*WHY.choose(rng).unwrap_or(&"预算取消")).to_owned(),
+                        on: today - Duration::days(rng.random_range(1..330)),
+                    }),
+                ),
+            };
+            let expected = match &outcome {
+                Some(Outcome::Won { on, .. } | Outcome::Lost { on, .. }) => *on,
+                None => today + Duration::days(rng.random_range(0..240)),
+            };
+            records.push(DealRecord {
+                deal: NewOpportunity {
+                    customer_id: *customer,
+                    name: (*WHAT.choose(rng).unwrap_or(&"年度框架采购")).to_owned(),
+                    amount,
+                    expected_close_date: expected.to_string(),
+                    probability,
+                    owner_id: Some(*owner),
+                },
+                outcome,
+            });
+        }
+        crm_app::opportunities::create_batch(ctx, &Caller::System, records)
+            .await
+            .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
+        done += size;
+    }
+    Ok(())
 }

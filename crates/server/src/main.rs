@@ -58,11 +58,18 @@ enum Command {
         password_stdin: bool,
     },
     /// Fill the database with realistic demo customers (valid codes, Chinese names, contacts,
-    /// tags), owned by the active sales reps (five demo reps are created if there are none).
+    /// tags), owned by the active sales reps (five demo reps are created if there are none),
+    /// with assignment rules, leads and deals in every stage.
     DemoData {
         /// How many customers to add.
         #[arg(long, default_value_t = 1000)]
         customers: usize,
+        /// How many leads to add (default: one for every ten customers).
+        #[arg(long)]
+        leads: Option<usize>,
+        /// How many deals to add (default: one per customer).
+        #[arg(long)]
+        deals: Option<usize>,
         /// Seed of the random generator, for repeatable data.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -145,7 +152,17 @@ fn main() -> ExitCode {
                 };
                 create_user(config, account, generated.then_some(password)).await
             }
-            Some(Command::DemoData { customers, seed }) => demo_data(config, customers, seed).await,
+            Some(Command::DemoData {
+                customers,
+                leads,
+                deals,
+                seed,
+            }) => {
+                let mut size = crm_server::demo::Size::for_customers(customers);
+                size.leads = leads.unwrap_or(size.leads);
+                size.deals = deals.unwrap_or(size.deals);
+                demo_data(config, size, seed).await
+            }
             Some(Command::Openapi { .. }) => Ok(()),
         }
     });
@@ -260,12 +277,15 @@ async fn create_user(
     Ok(())
 }
 
-async fn demo_data(config: Config, customers: usize, seed: u64) -> anyhow::Result<()> {
+async fn demo_data(config: Config, size: crm_server::demo::Size, seed: u64) -> anyhow::Result<()> {
     let ctx = crm_server::context(&config).await?;
     identity::bootstrap_admin(&ctx, &config).await?;
-    let took = crm_server::demo::load(&ctx, customers, seed).await?;
+    let took = crm_server::demo::load(&ctx, size, seed).await?;
     println!(
-        "loaded {customers} demo customers in {:.1} s",
+        "loaded {} demo customers, {} leads and {} deals in {:.1} s",
+        size.customers,
+        size.leads,
+        size.deals,
         took.as_secs_f64()
     );
     Ok(())

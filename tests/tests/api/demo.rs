@@ -2,6 +2,7 @@
 
 use crm_domain::access::Role;
 use crm_domain::customer::{Uscc, check_industry, check_mobile, check_region};
+use crm_server::demo::Size;
 use crm_tests::{TestApp, json};
 use reqwest::Method;
 
@@ -9,9 +10,13 @@ use reqwest::Method;
 async fn demo_customers_pass_every_check() {
     let app = TestApp::spawn().await;
     let manager = app.user(Role::Manager).await;
-    crm_server::demo::load(&app.ctx, 300, 7).await.unwrap();
+    crm_server::demo::load(&app.ctx, Size::for_customers(300), 7)
+        .await
+        .unwrap();
     // A second run into the same database adds more without clashing.
-    crm_server::demo::load(&app.ctx, 50, 7).await.unwrap();
+    crm_server::demo::load(&app.ctx, Size::for_customers(50), 7)
+        .await
+        .unwrap();
 
     let mut seen = 0;
     let mut query = "limit=200".to_owned();
@@ -67,4 +72,113 @@ async fn demo_customers_pass_every_check() {
             .iter()
             .any(|t| t["name"] == "高潜力客户" && t["usage_count"].as_i64().unwrap() > 50)
     );
+}
+
+async fn all(app: &TestApp, token: &str, path: &str) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit=200&cursor={c}"),
+            None => format!("{path}{sep}limit=200"),
+        };
+        let page = json(
+            app.as_user(Method::GET, &url, token).send().await.unwrap(),
+            200,
+        )
+        .await;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test]
+async fn demo_data_shows_a_pipeline_in_every_stage() {
+    let app = TestApp::spawn().await;
+    let manager = app.user(Role::Manager).await;
+    crm_server::demo::load(
+        &app.ctx,
+        Size {
+            customers: 200,
+            leads: 1200,
+            deals: 400,
+        },
+        11,
+    )
+    .await
+    .unwrap();
+
+    let rules = json(
+        app.as_user(Method::GET, "/api/v1/assignment-rules", &manager.token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(rules["items"].as_array().unwrap().len(), 3);
+
+    let leads = all(&app, &manager.token, "/api/v1/leads").await;
+    assert_eq!(leads.len(), 1200);
+    assert!(
+        leads
+            .iter()
+            .any(|l| l["status"] == "following" && l["assigned_by"] == "rule")
+    );
+    assert!(
+        leads
+            .iter()
+            .any(|l| l["status"] == "new" && l["owner_id"].is_null())
+    );
+    assert!(
+        leads
+            .iter()
+            .any(|l| l["duplicate_of"]["customer_id"].is_string())
+    );
+
+    let deals = all(&app, &manager.token, "/api/v1/opportunities").await;
+    assert_eq!(deals.len(), 400);
+    for (status, probability) in [
+        ("open", 30),
+        ("open", 60),
+        ("open", 90),
+        ("won", 100),
+        ("lost", 0),
+    ] {
+        assert!(
+            deals
+                .iter()
+                .any(|d| d["status"] == status && d["probability"] == probability),
+            "no {status} deal at {probability} %"
+        );
+    }
+    // Customers with a deal won in the past year are paying customers.
+    let won = deals.iter().find(|d| d["status"] == "won").unwrap();
+    let customer = json(
+        app.as_user(
+            Method::GET,
+            &format!("/api/v1/customers/{}", won["customer_id"].as_str().unwrap()),
+            &manager.token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_ne!(customer["customer_type"], "potential");
+    let forecast = json(
+        app.as_user(Method::GET, "/api/v1/reports/forecast", &manager.token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(forecast["totals"]["open_count"].as_i64().unwrap() > 100);
+    assert_ne!(forecast["totals"]["weighted_amount"], "0.00");
 }
