@@ -24,8 +24,9 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 pub const HEADER: &str = "idempotency-key";
 /// Largest request body considered (an attachment upload with its multipart framing).
 const MAX_BODY: usize = crm_app::attachments::MAX_ATTACHMENT + 64 * 1024;
-/// Largest response kept for replay.
-const MAX_RESPONSE: usize = 1024 * 1024;
+/// Largest response kept for replay: a 1,000-row import's answer with errors on every row
+/// fits many times over.
+const MAX_RESPONSE: usize = 8 * 1024 * 1024;
 
 fn principal(req: &ServiceRequest, state: &AppState) -> Option<String> {
     let headers = req.headers();
@@ -172,17 +173,30 @@ pub async fn middleware(
     };
     let (http_req, response) = res.into_parts();
     let (head, response_body) = response.into_parts();
-    let bytes = match actix_web::body::to_bytes_limited(response_body, MAX_RESPONSE).await {
-        Ok(Ok(bytes)) => bytes,
-        _ => {
+    // Answers to creating requests are bounded by their requests (a 1,000-row import is the
+    // largest); one that is not is still sent, only not kept for replay.
+    let bytes = match actix_web::body::to_bytes(response_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
             let _ = idempotency::release(&state.ctx.db, &principal, &key).await;
-            let error = ApiError::internal("response too large to keep");
+            let error = ApiError::internal("response body could not be read");
             return Ok(ServiceResponse::new(
                 http_req,
                 actix_web::ResponseError::error_response(&error),
             ));
         }
     };
+    if bytes.len() > MAX_RESPONSE {
+        tracing::warn!(
+            size = bytes.len(),
+            "response too large to keep for Idempotency-Key replay"
+        );
+        let _ = idempotency::release(&state.ctx.db, &principal, &key).await;
+        return Ok(ServiceResponse::new(
+            http_req,
+            head.set_body(bytes).map_into_boxed_body(),
+        ));
+    }
     let text = |name: header::HeaderName| {
         head.headers()
             .get(name)

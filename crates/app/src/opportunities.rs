@@ -612,6 +612,7 @@ pub async fn update(
         None => {}
     }
     c.finish()?;
+    live_customer(&tx, current.customer_id).await?;
     // Only open deals change; a closed one must be reopened first.
     let from = state(&current);
     if from.status != DealStatus::Open {
@@ -639,6 +640,15 @@ pub async fn update(
     Ok(shown)
 }
 
+/// The deal's customer must be live: an archived customer's deals wait until it is restored,
+/// a purged one's never change again.
+async fn live_customer(tx: &impl ConnectionTrait, customer_id: Uuid) -> Result<(), AppError> {
+    match customers::find_visible(tx, customer_id, crm_domain::access::Visibility::All).await? {
+        Some(customer) => ensure_live(&customer),
+        None => Err(AppError::NotFound),
+    }
+}
+
 /// Applies a closing or reopening move and everything that follows from it on the customer.
 /// The body is decoded only after visibility and `If-Match` have been checked.
 async fn close<T>(
@@ -660,6 +670,7 @@ async fn close<T>(
     c.finish()?;
     let event = event.ok_or_else(|| AppError::internal("no move"))?;
     let next = deal::transition(state(&current), event)?;
+    live_customer(&tx, current.customer_id).await?;
     let now = Utc::now();
     row.status = next.status.as_str().to_owned();
     row.probability = i16::from(next.probability);
@@ -677,7 +688,13 @@ async fn close<T>(
     row.updated_at = now;
     let mut journal = Journal::new();
     let shown = save(&tx, caller, &current, row, action, &mut journal).await?;
-    follow_customer(&tx, shown.customer_id, &mut journal).await?;
+    follow_customer(
+        &tx,
+        shown.customer_id,
+        next.status == DealStatus::Won,
+        &mut journal,
+    )
+    .await?;
     journal.commit(tx, caller).await?;
     Ok(shown)
 }
@@ -765,6 +782,7 @@ pub async fn reopen(
 pub(crate) async fn follow_customer(
     tx: &impl ConnectionTrait,
     customer_id: Uuid,
+    won_now: bool,
     journal: &mut Journal,
 ) -> Result<(), AppError> {
     // The customer may be edited by someone else meanwhile; its type and tier are derived
@@ -782,8 +800,11 @@ pub(crate) async fn follow_customer(
             opportunities::purchase_volumes(tx, &[customer_id], today - Duration::days(365))
                 .await?;
         let mut row = current.clone();
-        if volumes.contains_key(&customer_id)
-            && CustomerType::parse(&row.customer_type) == Some(CustomerType::Potential)
+        // A potential customer with a won deal is a paying customer; a lost one that wins a
+        // deal again is won back.
+        let kind = CustomerType::parse(&row.customer_type);
+        if (volumes.contains_key(&customer_id) && kind == Some(CustomerType::Potential))
+            || (won_now && kind == Some(CustomerType::Lost))
         {
             row.customer_type = CustomerType::Customer.as_str().to_owned();
         }
@@ -993,7 +1014,7 @@ pub async fn create_batch(
     won_customers.sort_unstable();
     won_customers.dedup();
     for customer in won_customers {
-        follow_customer(&tx, customer, &mut journal).await?;
+        follow_customer(&tx, customer, true, &mut journal).await?;
     }
     journal.commit(tx, caller).await?;
     Ok(ids)

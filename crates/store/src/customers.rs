@@ -92,6 +92,25 @@ pub fn visible(visibility: Visibility) -> Condition {
     }
 }
 
+/// Which of `ids` the caller can see.
+pub async fn visible_among(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    visibility: Visibility,
+) -> Result<Vec<Uuid>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(visible(visibility))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?)
+}
+
 /// A customer the caller can see, archived or not.
 pub async fn find_visible(
     conn: &impl ConnectionTrait,

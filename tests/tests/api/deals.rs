@@ -441,7 +441,8 @@ async fn deals_refuse_bad_values_and_illegal_moves() {
     .await;
     assert!(body["detail"].as_str().unwrap().contains("win"), "{body}");
 
-    // Archived customers take no new deals.
+    // Archived customers take no new deals, and their deals wait until they are restored.
+    let waiting = new_deal(&app, &rep, cid, "100.00", 30).await;
     let response = app
         .as_user(
             Method::DELETE,
@@ -452,6 +453,28 @@ async fn deals_refuse_bad_values_and_illegal_moves() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
+    let waiting_path = format!("/api/v1/opportunities/{}", waiting["id"].as_str().unwrap());
+    problem(
+        post(
+            &app,
+            &manager,
+            &format!("{waiting_path}/win"),
+            None,
+            json!({"amount": "100.00"}),
+        )
+        .await,
+        409,
+        "customer_archived",
+    )
+    .await;
+    let response = app
+        .as_user(Method::PATCH, &waiting_path, &manager.token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({"probability": 60}))
+        .send()
+        .await
+        .unwrap();
+    problem(response, 409, "customer_archived").await;
     let response = app
         .as_user(Method::POST, "/api/v1/opportunities", &manager.token)
         .json(&bad(json!(30), "1.00"))
@@ -526,6 +549,7 @@ async fn deals_are_listed_by_what_reps_own_and_move_with_a_merge() {
         0
     );
     assert_eq!(list(&rep, "?status=won").await.len(), 0);
+    assert_eq!(list(&rep, "?status=open").await.len(), 3);
     let page = json(
         app.as_user(Method::GET, "/api/v1/opportunities?limit=2", &rep.token)
             .send()
@@ -553,7 +577,50 @@ async fn deals_are_listed_by_what_reps_own_and_move_with_a_merge() {
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["next_cursor"], Value::Null);
 
-    // Merging B into A moves B's deals onto A.
+    // A won deal on B makes B a paying customer; a lost customer winning again is won back.
+    json(
+        post(
+            &app,
+            &rep,
+            &format!("/api/v1/opportunities/{}/win", d2["id"].as_str().unwrap()),
+            None,
+            json!({"amount": "200.00"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        get(&app, &rep, &format!("/api/v1/customers/{bid}")).await["customer_type"],
+        "customer"
+    );
+    let mut gone = customer_body("流失客户有限公司");
+    gone["customer_type"] = json!("lost");
+    let gone = app.create_customer(&rep.token, &gone).await;
+    let back = new_deal(&app, &rep, gone["id"].as_str().unwrap(), "50.00", 90).await;
+    json(
+        post(
+            &app,
+            &rep,
+            &format!("/api/v1/opportunities/{}/win", back["id"].as_str().unwrap()),
+            None,
+            json!({"amount": "50.00"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        get(
+            &app,
+            &rep,
+            &format!("/api/v1/customers/{}", gone["id"].as_str().unwrap())
+        )
+        .await["customer_type"],
+        "customer"
+    );
+
+    // Merging B into A moves B's deals onto A, and A follows them.
     let response = app
         .as_user(
             Method::POST,
@@ -571,6 +638,10 @@ async fn deals_are_listed_by_what_reps_own_and_move_with_a_merge() {
         assert!(ids.contains(&&d["id"]), "{ids:?}");
     }
     assert!(list(&rep, &format!("?customer_id={bid}")).await.is_empty());
+    assert_eq!(
+        get(&app, &rep, &format!("/api/v1/customers/{aid}")).await["customer_type"],
+        "customer"
+    );
 }
 
 #[tokio::test]

@@ -186,6 +186,39 @@ async fn an_integrator_key_creates_leads_and_reads_back_only_its_own() {
     assert_eq!(own["assigned_by"], "creator");
     assert_eq!(own["created_by_user_id"], sales.id.to_string());
 
+    // A lead duplicating a customer is flagged for the integrator, without naming the
+    // customer, which the key may not see; the customer's owner sees which it is.
+    let customer = app
+        .create_customer(&sales.token, &customer_body("南京既有客户有限公司"))
+        .await;
+    let same = customer["contacts"][0]["mobile"].as_str().unwrap();
+    let flagged = json(
+        app.request(Method::POST, "/api/v1/leads")
+            .header("X-API-Key", &key)
+            .json(&json!({"source": "website", "company_name": "南京既有客户有限公司", "contact_name": "张伟", "mobile": same}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(flagged["duplicate_of"]["reasons"], json!(["same_mobile"]));
+    assert_eq!(flagged["duplicate_of"]["customer_id"], Value::Null);
+    let seen = json(
+        app.as_user(
+            Method::GET,
+            &format!("/api/v1/leads/{}", flagged["id"].as_str().unwrap()),
+            &sales.token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(seen["duplicate_of"]["customer_id"], customer["id"]);
+    assert_eq!(seen["owner_id"], sales.id.to_string());
+
     // Admins choose from the known scopes only.
     let response = app
         .as_user(Method::POST, "/api/v1/api-keys", &admin.token)
@@ -278,13 +311,17 @@ async fn a_fair_spreadsheet_in_gb18030_goes_in_with_one_request() {
         .collect();
     let customer_dup = by_line[&998];
     assert_eq!(customer_dup["status"], "duplicate");
-    assert_eq!(customer_dup["duplicate_of"]["customer_id"], existing["id"]);
+    // The importing rep may not see that customer: flagged, but not named.
+    assert_eq!(customer_dup["duplicate_of"]["customer_id"], Value::Null);
     assert_eq!(
         customer_dup["duplicate_of"]["reasons"],
         json!(["same_uscc"])
     );
     // A lead of an existing customer goes to that customer's owner.
     assert_eq!(customer_dup["owner_id"], owner.id.to_string());
+    let theirs = list(&app, &owner.token, "").await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["duplicate_of"]["customer_id"], existing["id"]);
     let lead_dup = by_line[&999];
     assert_eq!(lead_dup["status"], "duplicate");
     assert_eq!(lead_dup["duplicate_of"]["lead_id"], by_line[&2]["lead_id"]);
@@ -797,6 +834,31 @@ async fn leads_are_listed_filtered_paged_and_edited_by_those_who_see_them() {
         .await
         .unwrap();
     problem(response, 412, "precondition_failed").await;
+    // New contact details are checked for duplicates again.
+    let other_mobile = report["rows"][1]["lead_id"].as_str().unwrap();
+    let other_lead = json(
+        app.as_user(
+            Method::GET,
+            &format!("/api/v1/leads/{other_mobile}"),
+            &rep.token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let response = app
+        .as_user(Method::PATCH, &path, &rep.token)
+        .header("If-Match", "\"2\"")
+        .json(&json!({"mobile": other_lead["mobile"]}))
+        .send()
+        .await
+        .unwrap();
+    let flagged = json(response, 200).await;
+    assert_eq!(flagged["duplicate_of"]["lead_id"], other_lead["id"]);
+    assert_eq!(flagged["duplicate_of"]["reasons"], json!(["same_mobile"]));
+    assert_eq!(list(&app, &rep.token, "?duplicates=true").await.len(), 1);
     let history = json(
         app.as_user(Method::GET, &format!("{path}/history"), &rep.token)
             .send()
@@ -808,7 +870,7 @@ async fn leads_are_listed_filtered_paged_and_edited_by_those_who_see_them() {
     let items = history["items"].as_array().unwrap();
     let updated = items
         .iter()
-        .find(|h| h["action"] == "updated")
+        .find(|h| h["action"] == "updated" && h["changes"]["needs"].is_object())
         .expect("an update entry");
     assert_eq!(updated["changes"]["needs"]["to"], "要 30 台");
     assert_eq!(updated["actor_id"], rep.id.to_string());

@@ -1017,6 +1017,11 @@ pub async fn merge(
         json!({"merged_into": {"from": null, "to": survivor.id}, "archived": {"from": false, "to": true}}),
         &source,
     )?;
+    // The survivor's type and tier follow the deals it now holds.
+    crate::opportunities::follow_customer(&tx, survivor.id, false, &mut journal).await?;
+    let survivor = customers::find_visible(&tx, survivor.id, crm_domain::access::Visibility::All)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let customer = touch(&tx, survivor).await?;
     journal.record(
         CUSTOMER,

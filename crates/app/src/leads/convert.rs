@@ -236,7 +236,7 @@ pub async fn convert(
     )?;
     journal.commit(tx, caller).await?;
     Ok(Conversion {
-        lead: after,
+        lead: super::show(&ctx.db, caller, after).await?,
         customer,
         opportunity,
     })

@@ -378,6 +378,9 @@ pub fn check_lead(c: &mut Checker, prefix: &str, lead: NewLead) -> CheckedLead {
             "must be 1 to 100 characters without control characters",
         );
     }
+    if let Some(e) = &external_id {
+        c.guard(&field("external_id"), e);
+    }
     CheckedLead {
         source: source.unwrap_or(LeadSource::Other),
         source_detail,

@@ -11,7 +11,7 @@ pub mod dto;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use crm_domain::access::{Action, Caller, Role};
+use crm_domain::access::{Action, Caller, Role, Visibility};
 use crm_domain::audit::{AuditAction, EntityType};
 use crm_domain::lead::{
     self as rules, LeadEvent, LeadFacts, LeadSource, LeadStatus, RuleConditions,
@@ -135,6 +135,46 @@ pub(crate) async fn visible(
         .ok_or(AppError::NotFound)
 }
 
+/// What a lead duplicates is shown as far as the caller may see it: the flag and its reasons
+/// always, the ids of customers and leads the caller cannot see never (an integrator never
+/// learns customer ids).
+pub(crate) async fn redact<'a>(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    flags: impl IntoIterator<Item = &'a mut DuplicateOf>,
+) -> Result<(), AppError> {
+    let visibility = caller.visibility();
+    if matches!(visibility, Visibility::All) {
+        return Ok(());
+    }
+    let mut flags: Vec<&mut DuplicateOf> = flags.into_iter().collect();
+    let customer_ids: Vec<Uuid> = flags.iter().filter_map(|d| d.customer_id).collect();
+    let lead_ids: Vec<Uuid> = flags.iter().filter_map(|d| d.lead_id).collect();
+    let seen_customers: HashSet<Uuid> = customers::visible_among(conn, &customer_ids, visibility)
+        .await?
+        .into_iter()
+        .collect();
+    let seen_leads: HashSet<Uuid> = leads::visible_among(conn, &lead_ids, visibility)
+        .await?
+        .into_iter()
+        .collect();
+    for flag in &mut flags {
+        flag.customer_id = flag.customer_id.filter(|id| seen_customers.contains(id));
+        flag.lead_id = flag.lead_id.filter(|id| seen_leads.contains(id));
+    }
+    Ok(())
+}
+
+/// One lead as the caller may see it (see [`redact`]).
+pub(crate) async fn show(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    mut lead: Lead,
+) -> Result<Lead, AppError> {
+    redact(conn, caller, lead.duplicate_of.as_mut()).await?;
+    Ok(lead)
+}
+
 /// Creates one lead (web form, fair scanner, rep). The same `external_id` from the same
 /// integrator returns the lead it made before; the flag says whether this call made it.
 pub async fn create(
@@ -168,12 +208,14 @@ pub async fn create(
             let found = leads::find_visible(&ctx.db, id, caller.visibility())
                 .await?
                 .ok_or(AppError::NotFound)?;
-            Ok((Lead::from(found), false))
+            Ok((show(&ctx.db, caller, Lead::from(found)).await?, false))
         }
-        _ => made
-            .pop()
-            .map(|lead| (lead, true))
-            .ok_or_else(|| AppError::internal("lead not made")),
+        _ => {
+            let lead = made
+                .pop()
+                .ok_or_else(|| AppError::internal("lead not made"))?;
+            Ok((show(&ctx.db, caller, lead).await?, true))
+        }
     }
 }
 
@@ -312,6 +354,77 @@ impl Index {
     }
 }
 
+/// Open leads and live customers holding any of these keys, indexed, with the customers'
+/// owners.
+struct Matches {
+    leads: Index,
+    customers: Index,
+    owners: HashMap<Uuid, Uuid>,
+}
+
+/// Everything leads with these keys could duplicate, in four queries; `except` is left out
+/// (a lead being edited does not duplicate itself).
+async fn matches(
+    conn: &impl ConnectionTrait,
+    mobiles: &[String],
+    emails: &[String],
+    usccs: &[String],
+    except: Option<Uuid>,
+) -> Result<Matches, AppError> {
+    let mut lead_index = Index::default();
+    for open in leads::open_matching(conn, mobiles, emails, usccs).await? {
+        if Some(open.id) == except {
+            continue;
+        }
+        lead_index.add(
+            &Keys {
+                mobile: open.mobile.as_deref(),
+                email: open.email.as_deref(),
+                uscc: open.uscc.as_deref(),
+            },
+            open.id,
+        );
+    }
+    let mut customer_index = Index::default();
+    let mut customer_owner: HashMap<Uuid, Uuid> = HashMap::new();
+    for customer in customers::find_live_by_usccs(conn, usccs).await? {
+        customer_owner.insert(customer.id, customer.owner_id);
+        customer_index.add(
+            &Keys {
+                mobile: None,
+                email: None,
+                uscc: Some(&customer.uscc),
+            },
+            customer.id,
+        );
+    }
+    let people = contacts::matching(conn, mobiles, emails).await?;
+    let people_customers: Vec<Uuid> = people.iter().map(|p| p.customer_id).collect();
+    let live: HashMap<Uuid, Uuid> = customers::find_live(conn, &people_customers)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.owner_id))
+        .collect();
+    for person in &people {
+        if let Some(owner) = live.get(&person.customer_id) {
+            customer_owner.insert(person.customer_id, *owner);
+            customer_index.add(
+                &Keys {
+                    mobile: Some(&person.mobile),
+                    email: person.email.as_deref(),
+                    uscc: None,
+                },
+                person.customer_id,
+            );
+        }
+    }
+    Ok(Matches {
+        leads: lead_index,
+        customers: customer_index,
+        owners: customer_owner,
+    })
+}
+
 /// An active rule with its conditions and active assignees.
 struct ActiveRule {
     id: Uuid,
@@ -394,50 +507,11 @@ async fn intake(
     let mobiles: Vec<String> = fresh.iter().filter_map(|l| l.mobile.clone()).collect();
     let emails: Vec<String> = fresh.iter().filter_map(|l| l.email.clone()).collect();
     let usccs: Vec<String> = fresh.iter().filter_map(|l| l.uscc.clone()).collect();
-    let mut lead_index = Index::default();
-    for open in leads::open_matching(&tx, &mobiles, &emails, &usccs).await? {
-        lead_index.add(
-            &Keys {
-                mobile: open.mobile.as_deref(),
-                email: open.email.as_deref(),
-                uscc: open.uscc.as_deref(),
-            },
-            open.id,
-        );
-    }
-    let mut customer_index = Index::default();
-    let mut customer_owner: HashMap<Uuid, Uuid> = HashMap::new();
-    for customer in customers::find_live_by_usccs(&tx, &usccs).await? {
-        customer_owner.insert(customer.id, customer.owner_id);
-        customer_index.add(
-            &Keys {
-                mobile: None,
-                email: None,
-                uscc: Some(&customer.uscc),
-            },
-            customer.id,
-        );
-    }
-    let people = contacts::matching(&tx, &mobiles, &emails).await?;
-    let people_customers: Vec<Uuid> = people.iter().map(|p| p.customer_id).collect();
-    let live: HashMap<Uuid, Uuid> = customers::find_live(&tx, &people_customers)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.owner_id))
-        .collect();
-    for person in &people {
-        if let Some(owner) = live.get(&person.customer_id) {
-            customer_owner.insert(person.customer_id, *owner);
-            customer_index.add(
-                &Keys {
-                    mobile: Some(&person.mobile),
-                    email: person.email.as_deref(),
-                    uscc: None,
-                },
-                person.customer_id,
-            );
-        }
-    }
+    let Matches {
+        leads: mut lead_index,
+        customers: customer_index,
+        owners: customer_owner,
+    } = matches(&tx, &mobiles, &emails, &usccs, None).await?;
 
     // The rules, with the assignees that can still take leads.
     let all_rules = assignment_rules::all(&tx).await?;
@@ -692,6 +766,16 @@ async fn intake(
     journal.commit(tx, caller).await?;
     // Forget what made_before held; nothing else needs it.
     made_before.clear();
+    let mut views = views;
+    redact(
+        &ctx.db,
+        caller,
+        answers
+            .iter_mut()
+            .filter_map(|a| a.duplicate_of.as_mut())
+            .chain(views.iter_mut().filter_map(|v| v.duplicate_of.as_mut())),
+    )
+    .await?;
     Ok((answers, views))
 }
 
@@ -758,8 +842,15 @@ pub async fn list(
     )
     .await?;
     let next = page.next_cursor(rows.last().map(|l| l.id), rows.len());
+    let mut items: Vec<Lead> = rows.into_iter().map(Lead::from).collect();
+    redact(
+        &ctx.db,
+        caller,
+        items.iter_mut().filter_map(|l| l.duplicate_of.as_mut()),
+    )
+    .await?;
     Ok(LeadList {
-        items: rows.into_iter().map(Lead::from).collect(),
+        items,
         next_cursor: next,
     })
 }
@@ -767,7 +858,12 @@ pub async fn list(
 /// One lead.
 pub async fn get(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Lead, AppError> {
     require(caller, Action::ReadLeads)?;
-    Ok(Lead::from(visible(&ctx.db, caller, id).await?))
+    show(
+        &ctx.db,
+        caller,
+        Lead::from(visible(&ctx.db, caller, id).await?),
+    )
+    .await
 }
 
 fn ensure_open(lead: &leads::Model, event: LeadEvent) -> Result<LeadStatus, AppError> {
@@ -835,6 +931,35 @@ pub async fn update(
     row.region = checked.region;
     row.industry_code = checked.industry_code;
     row.needs = checked.needs;
+    // New contact details or code: what the lead duplicates is looked at again (its owner
+    // stays; managers reassign).
+    if row.mobile != current.mobile || row.email != current.email || row.uscc != current.uscc {
+        let found = matches(
+            &tx,
+            &row.mobile.iter().cloned().collect::<Vec<_>>(),
+            &row.email.iter().cloned().collect::<Vec<_>>(),
+            &row.uscc.iter().cloned().collect::<Vec<_>>(),
+            Some(row.id),
+        )
+        .await?;
+        let k = Keys {
+            mobile: row.mobile.as_deref(),
+            email: row.email.as_deref(),
+            uscc: row.uscc.as_deref(),
+        };
+        let customer_hit = found.customers.find(&k);
+        let lead_hit = if customer_hit.is_none() {
+            found.leads.find(&k)
+        } else {
+            None
+        };
+        row.duplicate_reasons = customer_hit
+            .as_ref()
+            .or(lead_hit.as_ref())
+            .map(|(_, r)| r.join(" "));
+        row.duplicate_of_customer = customer_hit.map(|(id, _)| id);
+        row.duplicate_of_lead = lead_hit.map(|(id, _)| id);
+    }
     row.updated_at = Utc::now();
     let saved = leads::save(&tx, row, current.version)
         .await?
@@ -852,7 +977,7 @@ pub async fn update(
         )?;
     }
     journal.commit(tx, caller).await?;
-    Ok(after)
+    show(&ctx.db, caller, after).await
 }
 
 /// The change log of a lead, newest first.
@@ -920,7 +1045,7 @@ pub async fn assign(
         &after,
     )?;
     journal.commit(tx, caller).await?;
-    Ok(after)
+    show(&ctx.db, caller, after).await
 }
 
 /// Why a lead is set aside.
@@ -964,7 +1089,7 @@ pub async fn disqualify(
         &after,
     )?;
     journal.commit(tx, caller).await?;
-    Ok(after)
+    show(&ctx.db, caller, after).await
 }
 
 /// The source a lead's customer gets.
