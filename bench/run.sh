@@ -55,6 +55,7 @@ if [ "$WHICH" = postgres ] || [ "$WHICH" = both ]; then
   name="crm_bench_$$"
   psql "$PG_URL" -qc "CREATE DATABASE $name"
   base=${PG_URL%/*}
-  run postgresql "$base/$name"
+  # Loopback: no TLS between the server and its database (see docs/PERFORMANCE.md).
+  run postgresql "$base/$name?sslmode=disable"
   psql "$PG_URL" -qc "DROP DATABASE $name WITH (FORCE)"
 fi

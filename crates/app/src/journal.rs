@@ -57,13 +57,25 @@ impl Journal {
         resource: &impl Serialize,
     ) -> Result<(), AppError> {
         let payload = serde_json::to_value(resource).map_err(AppError::internal)?;
+        self.event_value(entity, id, action, payload);
+        Ok(())
+    }
+
+    /// Records an event whose resource is already a JSON value (bulk paths that show one
+    /// resource in several entries).
+    pub fn event_value(
+        &mut self,
+        entity: EntityType,
+        id: Uuid,
+        action: AuditAction,
+        payload: Value,
+    ) {
         self.events.push(outbox::NewEvent {
             event_type: action.event(entity),
             entity_type: entity.as_str().to_owned(),
             entity_id: id,
             payload,
         });
-        Ok(())
     }
 
     /// Records both an audit entry and the matching event.

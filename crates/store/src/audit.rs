@@ -52,16 +52,8 @@ pub async fn record_many(
     conn: &impl ConnectionTrait,
     entries: Vec<Model>,
 ) -> Result<(), StoreError> {
-    let mut entries = entries.into_iter().peekable();
-    while entries.peek().is_some() {
-        let chunk: Vec<ActiveModel> = entries
-            .by_ref()
-            .take(CHUNK)
-            .map(ActiveModel::from)
-            .collect();
-        Entity::insert_many(chunk).exec(conn).await?;
-    }
-    Ok(())
+    let entries: Vec<ActiveModel> = entries.into_iter().map(ActiveModel::from).collect();
+    crate::bulk::insert_all(conn, entries, CHUNK).await
 }
 
 /// A page of one record's entries, newest first, before entry `before`.

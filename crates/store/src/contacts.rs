@@ -1,8 +1,8 @@
 //! Contacts (联系人) of customers.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::QueryOrder;
 use sea_orm::entity::prelude::*;
+use sea_orm::{QueryOrder, QuerySelect};
 
 use crate::StoreError;
 
@@ -57,10 +57,8 @@ pub async fn insert_many(
     if contacts.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(contacts.into_iter().map(ActiveModel::from))
-        .exec(conn)
-        .await?;
-    Ok(())
+    let rows: Vec<ActiveModel> = contacts.into_iter().map(ActiveModel::from).collect();
+    crate::bulk::insert_all(conn, rows, usize::MAX).await
 }
 
 /// Stores a contact's new state.
@@ -117,16 +115,37 @@ pub async fn matching(
     conn: &impl ConnectionTrait,
     mobiles: &[String],
     emails: &[String],
-) -> Result<Vec<Model>, StoreError> {
-    let mut any = sea_orm::Condition::any();
-    if !mobiles.is_empty() {
-        any = any.add(Column::Mobile.is_in(mobiles.iter().cloned()));
+) -> Result<Vec<ContactKeys>, StoreError> {
+    // One query per key, each on its own index (OR-ed, planners scan the whole table).
+    let mut found: Vec<ContactKeys> = Vec::new();
+    for (column, values) in [(Column::Mobile, mobiles), (Column::Email, emails)] {
+        for chunk in values.chunks(1000) {
+            found.extend(
+                Entity::find()
+                    .select_only()
+                    .columns([
+                        Column::Id,
+                        Column::CustomerId,
+                        Column::Mobile,
+                        Column::Email,
+                    ])
+                    .filter(column.is_in(chunk.iter().cloned()))
+                    .into_model::<ContactKeys>()
+                    .all(conn)
+                    .await?,
+            );
+        }
     }
-    if !emails.is_empty() {
-        any = any.add(Column::Email.is_in(emails.iter().cloned()));
-    }
-    if any.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(Entity::find().filter(any).all(conn).await?)
+    found.sort_by_key(|c| c.id);
+    found.dedup_by_key(|c| c.id);
+    Ok(found)
+}
+
+/// The keys of a contact that duplicate leads are found by.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct ContactKeys {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub mobile: String,
+    pub email: Option<String>,
 }

@@ -155,10 +155,8 @@ pub async fn insert_many(conn: &impl ConnectionTrait, rows: Vec<Model>) -> Resul
     if rows.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(rows.into_iter().map(ActiveModel::from))
-        .exec(conn)
-        .await?;
-    Ok(())
+    let rows: Vec<ActiveModel> = rows.into_iter().map(ActiveModel::from).collect();
+    crate::bulk::insert_all(conn, rows, usize::MAX).await
 }
 
 /// Stores a new customer.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use crm_domain::access::Visibility;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{ExprTrait, Func, LikeExpr};
-use sea_orm::{Condition, QueryOrder, QuerySelect};
+use sea_orm::{Condition, FromQueryResult, QueryOrder, QuerySelect};
 
 use crate::StoreError;
 
@@ -109,32 +109,54 @@ pub async fn by_external_ids(
         .await?)
 }
 
-/// Open leads (new or following) sharing a mobile, an email or a USCC with the given ones.
+/// The keys of a lead that duplicates are found by.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct LeadKeys {
+    pub id: Uuid,
+    pub status: String,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub uscc: Option<String>,
+}
+
+/// Open leads (new or following) sharing a mobile, an email or a USCC with the given ones,
+/// oldest first: only their keys, since a busy switchboard number may be on hundreds.
 pub async fn open_matching(
     conn: &impl ConnectionTrait,
     mobiles: &[String],
     emails: &[String],
     usccs: &[String],
-) -> Result<Vec<Model>, StoreError> {
-    let mut any = Condition::any();
-    if !mobiles.is_empty() {
-        any = any.add(Column::Mobile.is_in(mobiles.iter().cloned()));
+) -> Result<Vec<LeadKeys>, StoreError> {
+    // One query per key, each on its own index: with the keys OR-ed together (or with the
+    // status beside them) planners fall back to scanning every open lead.
+    let mut found: Vec<LeadKeys> = Vec::new();
+    for (column, values) in [
+        (Column::Mobile, mobiles),
+        (Column::Email, emails),
+        (Column::Uscc, usccs),
+    ] {
+        for chunk in values.chunks(1000) {
+            found.extend(
+                Entity::find()
+                    .select_only()
+                    .columns([
+                        Column::Id,
+                        Column::Status,
+                        Column::Mobile,
+                        Column::Email,
+                        Column::Uscc,
+                    ])
+                    .filter(column.is_in(chunk.iter().cloned()))
+                    .into_model::<LeadKeys>()
+                    .all(conn)
+                    .await?,
+            );
+        }
     }
-    if !emails.is_empty() {
-        any = any.add(Column::Email.is_in(emails.iter().cloned()));
-    }
-    if !usccs.is_empty() {
-        any = any.add(Column::Uscc.is_in(usccs.iter().cloned()));
-    }
-    if any.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(Entity::find()
-        .filter(Column::Status.is_in(["new", "following"]))
-        .filter(any)
-        .order_by_asc(Column::Id)
-        .all(conn)
-        .await?)
+    found.retain(|l| matches!(l.status.as_str(), "new" | "following"));
+    found.sort_by_key(|l| l.id);
+    found.dedup_by_key(|l| l.id);
+    Ok(found)
 }
 
 /// Rows per statement: 29 columns each stays under SQLite's 32,766 bound parameters.
@@ -142,14 +164,8 @@ const CHUNK: usize = 1000;
 
 /// Stores new leads in multi-row statements.
 pub async fn insert_many(conn: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<ActiveModel> = rows.by_ref().take(CHUNK).map(ActiveModel::from).collect();
-        Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    let rows: Vec<ActiveModel> = rows.into_iter().map(ActiveModel::from).collect();
+    crate::bulk::insert_all(conn, rows, CHUNK).await
 }
 
 /// Replaces the stored row if its version is still `expected_version`; bumps the version.

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod assignment_rules;
 pub mod attachments;
 pub mod audit;
+pub mod bulk;
 pub mod contacts;
 pub mod customers;
 pub mod db;

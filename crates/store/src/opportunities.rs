@@ -100,14 +100,8 @@ pub async fn insert(conn: &impl ConnectionTrait, model: Model) -> Result<Model, 
 
 /// Stores many new deals (bulk loads).
 pub async fn insert_many(conn: &impl ConnectionTrait, rows: Vec<Model>) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<ActiveModel> = rows.by_ref().take(1000).map(ActiveModel::from).collect();
-        Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    let rows: Vec<ActiveModel> = rows.into_iter().map(ActiveModel::from).collect();
+    crate::bulk::insert_all(conn, rows, 1000).await
 }
 
 /// Replaces the stored row if its version is still `expected_version`; bumps the version.
@@ -133,18 +127,8 @@ pub async fn record_stages(
     conn: &impl ConnectionTrait,
     rows: Vec<stage::Model>,
 ) -> Result<(), StoreError> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<stage::ActiveModel> = rows
-            .by_ref()
-            .take(1000)
-            .map(stage::ActiveModel::from)
-            .collect();
-        stage::Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    let rows: Vec<stage::ActiveModel> = rows.into_iter().map(stage::ActiveModel::from).collect();
+    crate::bulk::insert_all(conn, rows, 1000).await
 }
 
 /// A deal's stage changes, oldest first.
@@ -271,8 +255,8 @@ pub enum GroupBy {
     Month,
 }
 
-/// One group of the forecast: sums in fen, the weighted sum in fen × percent.
-#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+/// One group of the forecast: counts, and sums in fen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ForecastRow {
     /// The owner, when grouped by owner.
     pub owner_id: Option<Uuid>,
@@ -303,17 +287,6 @@ pub async fn forecast(
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
     };
-    let month = match backend {
-        DbBackend::Postgres => "TO_CHAR(d, 'YYYY-MM')",
-        _ => "SUBSTR(d, 1, 7)",
-    };
-    let (key, select_key) = match group_by {
-        GroupBy::Owner => ("owner_id".to_owned(), "owner_id, NULL AS month".to_owned()),
-        GroupBy::Month => (
-            month.to_owned(),
-            format!("NULL AS owner_id, {month} AS month"),
-        ),
-    };
     // Placeholders are numbered in the order they appear, so that the same values serve
     // PostgreSQL's `$n` and SQLite's positional `?`.
     let mut values: Vec<sea_orm::Value> = Vec::new();
@@ -321,6 +294,10 @@ pub async fn forecast(
         values.push(value);
         p(values.len())
     };
+    // Each deal counts once, on the date that places it in the range: its expected close
+    // while open, the day it closed once won or lost. Each part is summed per group, status
+    // and probability in SQL (a handful of rows per group), and the groups' figures are
+    // folded together here, so that no sum multiplies amounts in SQL.
     let mut part = |status_sql: &str, date: &str| {
         let lower = bind(from.into());
         let upper = bind(to.into());
@@ -329,40 +306,73 @@ pub async fn forecast(
             Visibility::OwnedBy(user) => format!(" AND owner_id = {}", bind(user.into())),
             Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => " AND 1 = 0".to_owned(),
         };
+        let (select_key, key) = match (group_by, backend) {
+            (GroupBy::Owner, _) => ("owner_id, NULL AS month".to_owned(), "owner_id".to_owned()),
+            (GroupBy::Month, DbBackend::Postgres) => (
+                format!(
+                    "NULL AS owner_id, TO_CHAR(DATE_TRUNC('month', {date}), 'YYYY-MM') AS month"
+                ),
+                format!("DATE_TRUNC('month', {date})"),
+            ),
+            (GroupBy::Month, _) => (
+                format!("NULL AS owner_id, SUBSTR({date}, 1, 7) AS month"),
+                format!("SUBSTR({date}, 1, 7)"),
+            ),
+        };
         format!(
-            "SELECT owner_id, status, amount_fen, probability, {date} AS d \
-               FROM opportunities WHERE {status_sql} AND {date} BETWEEN {lower} AND {upper}{visible}"
+            "SELECT {select_key}, status, probability, COUNT(*) AS n, \
+               CAST(SUM(amount_fen) AS BIGINT) AS fen \
+             FROM opportunities WHERE {status_sql} AND {date} BETWEEN {lower} AND {upper}{visible} \
+             GROUP BY {key}, status, probability"
         )
     };
     let open = part("status = 'open'", "expected_close_date");
     let closed = part("status IN ('won', 'lost')", "closed_on");
-    // Each deal counts once, on the date that places it in the range: its expected close
-    // while open, the day it closed once won or lost. The weighted pipeline is summed per
-    // probability, so that no sum multiplies amounts in SQL.
-    let sum = |cond: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN amount_fen ELSE 0 END), 0) AS BIGINT)")
-    };
-    let count = |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS BIGINT)");
-    let sql = format!(
-        "SELECT {select_key}, \
-           {} AS open_count, {} AS open_fen, \
-           {} AS open_fen_30, {} AS open_fen_60, {} AS open_fen_90, \
-           {} AS won_count, {} AS won_fen, {} AS lost_count, {} AS lost_fen \
-         FROM ({open} UNION ALL {closed}) deals \
-         GROUP BY {key} ORDER BY {key}",
-        count("status = 'open'"),
-        sum("status = 'open'"),
-        sum("status = 'open' AND probability = 30"),
-        sum("status = 'open' AND probability = 60"),
-        sum("status = 'open' AND probability = 90"),
-        count("status = 'won'"),
-        sum("status = 'won'"),
-        count("status = 'lost'"),
-        sum("status = 'lost'"),
-    );
-    Ok(
-        ForecastRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+    let sql = format!("{open} UNION ALL {closed}");
+    let parts =
+        ForecastPart::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
             .all(conn)
-            .await?,
-    )
+            .await?;
+    let mut groups: std::collections::BTreeMap<(Option<Uuid>, Option<String>), ForecastRow> =
+        std::collections::BTreeMap::new();
+    for part in parts {
+        let row = groups
+            .entry((part.owner_id, part.month.clone()))
+            .or_insert_with(|| ForecastRow {
+                owner_id: part.owner_id,
+                month: part.month.clone(),
+                ..ForecastRow::default()
+            });
+        match (part.status.as_str(), part.probability) {
+            ("open", p) => {
+                row.open_count += part.n;
+                row.open_fen += part.fen;
+                match p {
+                    30 => row.open_fen_30 += part.fen,
+                    60 => row.open_fen_60 += part.fen,
+                    _ => row.open_fen_90 += part.fen,
+                }
+            }
+            ("won", _) => {
+                row.won_count += part.n;
+                row.won_fen += part.fen;
+            }
+            _ => {
+                row.lost_count += part.n;
+                row.lost_fen += part.fen;
+            }
+        }
+    }
+    Ok(groups.into_values().collect())
+}
+
+/// One part of the forecast: the deals of one group, status and probability.
+#[derive(Debug, FromQueryResult)]
+struct ForecastPart {
+    owner_id: Option<Uuid>,
+    month: Option<String>,
+    status: String,
+    probability: i16,
+    n: i64,
+    fen: i64,
 }

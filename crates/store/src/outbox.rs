@@ -80,27 +80,22 @@ pub async fn append(
         .await?;
     }
     let now = Utc::now();
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
-        let rows: Vec<ActiveModel> = events
-            .by_ref()
-            .take(CHUNK)
-            .map(|e| ActiveModel {
-                seq: sea_orm::ActiveValue::NotSet,
-                id: sea_orm::ActiveValue::Set(Uuid::now_v7()),
-                event_type: sea_orm::ActiveValue::Set(e.event_type),
-                entity_type: sea_orm::ActiveValue::Set(e.entity_type),
-                entity_id: sea_orm::ActiveValue::Set(e.entity_id),
-                payload: sea_orm::ActiveValue::Set(e.payload),
-                actor_user_id: sea_orm::ActiveValue::Set(actor.user_id),
-                actor_api_key_id: sea_orm::ActiveValue::Set(actor.api_key_id),
-                request_id: sea_orm::ActiveValue::Set(actor.request_id.clone()),
-                occurred_at: sea_orm::ActiveValue::Set(now),
-            })
-            .collect();
-        Entity::insert_many(rows).exec(conn).await?;
-    }
-    Ok(())
+    let rows: Vec<ActiveModel> = events
+        .into_iter()
+        .map(|e| ActiveModel {
+            seq: sea_orm::ActiveValue::NotSet,
+            id: sea_orm::ActiveValue::Set(Uuid::now_v7()),
+            event_type: sea_orm::ActiveValue::Set(e.event_type),
+            entity_type: sea_orm::ActiveValue::Set(e.entity_type),
+            entity_id: sea_orm::ActiveValue::Set(e.entity_id),
+            payload: sea_orm::ActiveValue::Set(e.payload),
+            actor_user_id: sea_orm::ActiveValue::Set(actor.user_id),
+            actor_api_key_id: sea_orm::ActiveValue::Set(actor.api_key_id),
+            request_id: sea_orm::ActiveValue::Set(actor.request_id.clone()),
+            occurred_at: sea_orm::ActiveValue::Set(now),
+        })
+        .collect();
+    crate::bulk::insert_all(conn, rows, CHUNK).await
 }
 
 /// Up to `limit` events after sequence `after`, in sequence order.

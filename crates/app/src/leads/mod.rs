@@ -713,20 +713,15 @@ async fn intake(
                 }
                 let view = Lead::from((*model).clone());
                 let duplicate = view.duplicate_of.is_some();
-                let created = changes(
-                    &json!({}),
-                    &serde_json::to_value(&view).map_err(AppError::internal)?,
-                    &VOLATILE,
-                );
-                journal.record(
-                    LEAD,
-                    view.id,
-                    AuditAction::Created,
-                    Value::Object(created),
-                    &view,
-                )?;
+                // The lead as the API shows it, serialised once for its entry and events.
+                let shown = serde_json::to_value(&view).map_err(AppError::internal)?;
+                let created = changes(&json!({}), &shown, &VOLATILE);
+                journal.audit(LEAD, view.id, AuditAction::Created, Value::Object(created));
                 if view.owner_id.is_some() {
-                    journal.event(LEAD, view.id, AuditAction::Assigned, &view)?;
+                    journal.event_value(LEAD, view.id, AuditAction::Created, shown.clone());
+                    journal.event_value(LEAD, view.id, AuditAction::Assigned, shown);
+                } else {
+                    journal.event_value(LEAD, view.id, AuditAction::Created, shown);
                 }
                 answers.push(ImportRow {
                     row: number,

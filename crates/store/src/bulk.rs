@@ -1,0 +1,153 @@
+//! Many rows in few statements, for the bulk paths (imports, demo data, audit entries and
+//! events of a batch). On PostgreSQL the rows travel as one JSON parameter that
+//! `jsonb_to_recordset` unpacks: one short statement whatever the number of rows, parsed and
+//! planned once, where a multi-row `VALUES` with tens of thousands of parameters costs more to
+//! parse and bind than to execute. On SQLite, which parses quickly, as multi-row `VALUES` in
+//! chunks under its bound-parameter limit.
+
+use chrono::SecondsFormat;
+use sea_orm::sea_query::{ColumnType, Value};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
+    IdenStatic, Iterable, Statement,
+};
+use serde_json::Value as Json;
+
+use crate::StoreError;
+
+/// Inserts `rows`; on SQLite `chunk` rows per statement. Columns left unset in the first row
+/// (database defaults, such as a sequence) are left to the database in every row.
+pub async fn insert_all<A>(
+    conn: &impl ConnectionTrait,
+    rows: Vec<A>,
+    chunk: usize,
+) -> Result<(), StoreError>
+where
+    A: ActiveModelTrait + Send,
+{
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    if conn.get_database_backend() == DbBackend::Postgres {
+        let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
+            .filter(|c| !first.get(*c).is_not_set())
+            .collect();
+        let mut names = Vec::with_capacity(columns.len());
+        let mut defs = Vec::with_capacity(columns.len());
+        for column in &columns {
+            let name = column.as_str();
+            names.push(format!("\"{name}\""));
+            defs.push(format!(
+                "\"{name}\" {}",
+                pg_type(column.def().get_column_type())?
+            ));
+        }
+        let keys: Vec<&'static str> = columns.iter().map(|c| c.as_str()).collect();
+        let mut records = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let mut values = Vec::with_capacity(columns.len());
+            for column in &columns {
+                // Taken, not copied: a row's JSON documents move into the statement.
+                values.push(json_of(row.take(*column).into_value())?);
+            }
+            records.push(Record {
+                keys: &keys,
+                values,
+            });
+        }
+        let table = <A::Entity as Default>::default().table_name().to_owned();
+        let names = names.join(", ");
+        // In the order given, so that sequences (the event feed's) number rows as listed.
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM ROWS FROM \
+             (jsonb_to_recordset($1::text::jsonb) AS ({})) WITH ORDINALITY AS r({names}, \"ordinality\") \
+             ORDER BY \"ordinality\"",
+            defs.join(", ")
+        );
+        // Sent as text: the driver copies parameters before binding them, and a string is
+        // copied in one move where a JSON tree is rebuilt node by node.
+        let records = serde_json::to_string(&records)
+            .map_err(|e| StoreError::Database(DbErr::Custom(e.to_string())))?;
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [Value::String(Some(records))],
+        ))
+        .await?;
+        return Ok(());
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<A> = rows.by_ref().take(chunk.max(1)).collect();
+        <A::Entity as EntityTrait>::insert_many(batch)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// One row as a JSON object, written straight into the statement's text.
+struct Record<'a> {
+    keys: &'a [&'static str],
+    values: Vec<Json>,
+}
+
+impl serde::Serialize for Record<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.keys.len()))?;
+        for (key, value) in self.keys.iter().zip(&self.values) {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+fn unsupported(what: &str) -> StoreError {
+    StoreError::Database(DbErr::Custom(format!("bulk insert: unsupported {what}")))
+}
+
+/// The PostgreSQL type of a column in the record definition.
+fn pg_type(column: &ColumnType) -> Result<&'static str, StoreError> {
+    Ok(match column {
+        ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => "text",
+        ColumnType::SmallInteger => "smallint",
+        ColumnType::Integer => "integer",
+        ColumnType::BigInteger => "bigint",
+        ColumnType::Boolean => "boolean",
+        ColumnType::Uuid => "uuid",
+        ColumnType::Date => "date",
+        ColumnType::TimestampWithTimeZone => "timestamptz",
+        ColumnType::DateTime | ColumnType::Timestamp => "timestamp",
+        ColumnType::Json | ColumnType::JsonBinary => "jsonb",
+        other => return Err(unsupported(&format!("column type {other:?}"))),
+    })
+}
+
+/// A value as the JSON that `jsonb_to_recordset` reads back into the column's type.
+fn json_of(value: Option<Value>) -> Result<Json, StoreError> {
+    let Some(value) = value else {
+        return Ok(Json::Null);
+    };
+    Ok(match value {
+        Value::Bool(v) => v.map_or(Json::Null, Json::Bool),
+        Value::SmallInt(v) => v.map_or(Json::Null, Json::from),
+        Value::Int(v) => v.map_or(Json::Null, Json::from),
+        Value::BigInt(v) => v.map_or(Json::Null, Json::from),
+        Value::String(v) => v.map_or(Json::Null, Json::String),
+        Value::Uuid(v) => v.map_or(Json::Null, |u| Json::String(u.to_string())),
+        Value::Json(v) => v.map_or(Json::Null, |j| *j),
+        Value::ChronoDate(v) => v.map_or(Json::Null, |d| Json::String(d.to_string())),
+        // Microseconds, as PostgreSQL keeps them (truncated, like the binary protocol).
+        Value::ChronoDateTimeUtc(v) => v.map_or(Json::Null, |t| {
+            Json::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
+        }),
+        Value::ChronoDateTimeWithTimeZone(v) => v.map_or(Json::Null, |t| {
+            Json::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
+        }),
+        Value::ChronoDateTime(v) => v.map_or(Json::Null, |t| {
+            Json::String(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
+        }),
+        other => return Err(unsupported(&format!("value {other:?}"))),
+    })
+}
