@@ -1,9 +1,10 @@
 //! Many rows in few statements, for the bulk paths (imports, demo data, audit entries and
 //! events of a batch). On PostgreSQL the rows travel as one JSON parameter that
-//! `jsonb_to_recordset` unpacks: one short statement whatever the number of rows, parsed and
-//! planned once, where a multi-row `VALUES` with tens of thousands of parameters costs more to
-//! parse and bind than to execute. On SQLite, which parses quickly, as multi-row `VALUES` in
-//! chunks under its bound-parameter limit.
+//! `json_to_recordset` unpacks, JSON columns passing through as the text they are: one short
+//! statement whatever the number of rows, parsed and planned once, where a multi-row
+//! `VALUES` with tens of thousands of parameters costs more to parse and bind than to
+//! execute. On SQLite, which parses quickly, as multi-row `VALUES` in chunks under its
+//! bound-parameter limit.
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{ColumnType, Value};
@@ -60,7 +61,7 @@ where
         // In the order given, so that sequences (the event feed's) number rows as listed.
         let sql = format!(
             "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM ROWS FROM \
-             (jsonb_to_recordset($1::text::jsonb) AS ({})) WITH ORDINALITY AS r({names}, \"ordinality\") \
+             (json_to_recordset($1::text::json) AS ({})) WITH ORDINALITY AS r({names}, \"ordinality\") \
              ORDER BY \"ordinality\"",
             defs.join(", ")
         );
@@ -119,12 +120,13 @@ fn pg_type(column: &ColumnType) -> Result<&'static str, StoreError> {
         ColumnType::Date => "date",
         ColumnType::TimestampWithTimeZone => "timestamptz",
         ColumnType::DateTime | ColumnType::Timestamp => "timestamp",
-        ColumnType::Json | ColumnType::JsonBinary => "jsonb",
+        ColumnType::Json => "json",
+        ColumnType::JsonBinary => "jsonb",
         other => return Err(unsupported(&format!("column type {other:?}"))),
     })
 }
 
-/// A value as the JSON that `jsonb_to_recordset` reads back into the column's type.
+/// A value as the JSON that `json_to_recordset` reads back into the column's type.
 fn json_of(value: Option<Value>) -> Result<Json, StoreError> {
     let Some(value) = value else {
         return Ok(Json::Null);
