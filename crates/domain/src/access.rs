@@ -113,6 +113,8 @@ pub enum Action {
     ManageOwnAccount,
     /// Read the leads one can see (an integrator: the ones its key created).
     ReadLeads,
+    /// Read a lead's change log (people only: it names records an integrator may not see).
+    ReadLeadHistory,
     /// Create and import leads.
     CreateLead,
     /// Edit, convert and disqualify the leads one can see.
@@ -154,7 +156,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReadUsers => matches!(role, Admin | Manager),
         ManageUsers | ManageApiKeys | ReadEvents => role == Admin,
         ManageOwnAccount => true,
-        ReadLeads | CreateLead | EditLead | ReadDeals | EditDeal => {
+        ReadLeads | ReadLeadHistory | CreateLead | EditLead | ReadDeals | EditDeal => {
             matches!(role, Admin | Manager | Sales)
         }
         AssignLead | ManageAssignmentRules | ManageDeals => matches!(role, Admin | Manager),

@@ -312,7 +312,7 @@ async fn import_leads(
     let total = started.elapsed();
     println!(
         "POST /api/v1/leads/import: {} requests of {} leads in {:.0} ms ({:.0} leads/s): \
-         {created} created, {duplicates} duplicates, {assigned} assigned by rule, {invalid} invalid",
+         {created} created, {duplicates} duplicates, {assigned} assigned, {invalid} invalid",
         per_request.len(),
         args.import_rows,
         total.as_secs_f64() * 1000.0,

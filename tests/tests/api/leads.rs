@@ -218,6 +218,43 @@ async fn an_integrator_key_creates_leads_and_reads_back_only_its_own() {
     .await;
     assert_eq!(seen["duplicate_of"]["customer_id"], customer["id"]);
     assert_eq!(seen["owner_id"], sales.id.to_string());
+    // The change log names what the key may not see: people only.
+    let response = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/leads/{}/history", flagged["id"].as_str().unwrap()),
+        )
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    problem(response, 403, "forbidden").await;
+    // Once the rep converts it, the key reads the lead back without the customer or deal.
+    let converted = json(
+        app.as_user(Method::POST, &format!("/api/v1/leads/{}/convert", flagged["id"].as_str().unwrap()), &sales.token)
+            .json(&json!({"customer_id": customer["id"], "opportunity": {"amount": "100.00", "expected_close_date": "2030-01-31", "probability": 30}}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(converted["lead"]["customer_id"], customer["id"]);
+    let read_back = json(
+        app.request(
+            Method::GET,
+            &format!("/api/v1/leads/{}", flagged["id"].as_str().unwrap()),
+        )
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(read_back["status"], "converted");
+    assert_eq!(read_back["customer_id"], Value::Null);
+    assert_eq!(read_back["opportunity_id"], Value::Null);
 
     // Admins choose from the known scopes only.
     let response = app

@@ -149,7 +149,7 @@ const MATRIX: &[Case] = &[
     case("POST",   "/api/v1/leads/import",              None,            [401, 200, 200, 200, 200, 403], Some(IMPORT)),
     case("GET",    "/api/v1/leads/{id}",                Lead,            [401, 404, 200, 200, 200, 403], Option::None),
     case("PATCH",  "/api/v1/leads/{id}",                Lead,            [401, 403, 428, 428, 428, 403], Some(r#"{"needs": "n{unique}"}"#)),
-    case("GET",    "/api/v1/leads/{id}/history",        Lead,            [401, 404, 200, 200, 200, 403], Option::None),
+    case("GET",    "/api/v1/leads/{id}/history",        Lead,            [401, 403, 200, 200, 200, 403], Option::None),
     case("POST",   "/api/v1/leads/{id}/assign",         FreshLead,       [401, 403, 200, 200, 403, 403], Some(r#"{"owner_id": "{user}"}"#)),
     case("POST",   "/api/v1/leads/{id}/convert",        FreshLead,       [401, 403, 200, 200, 200, 403], Some(CONVERT)),
     case("POST",   "/api/v1/leads/{id}/disqualify",     FreshLead,       [401, 403, 200, 200, 200, 403], Some(r#"{"reason": "预算不足"}"#)),

@@ -309,6 +309,7 @@ pub async fn update_lead(
     params(("id" = Uuid, Path, description = "Lead id"), PageQuery),
     responses(
         (status = 200, description = "A page of entries.", body = HistoryList),
+        (status = 403, description = "API keys do not read change logs."),
         (status = 404, description = "No such lead, or not yours to see."),
     ),
     security(("bearer" = [])),

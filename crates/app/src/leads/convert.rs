@@ -45,7 +45,7 @@ pub struct ConvertCustomer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvertDeal {
-    /// What is being sold; defaults to the company name.
+    /// What is being sold; defaults to the company name followed by "商机".
     pub name: Option<String>,
     /// Estimated amount in yuan.
     #[schema(example = "500000.00")]

@@ -165,13 +165,34 @@ pub(crate) async fn redact<'a>(
     Ok(())
 }
 
+/// Leads as the caller may see them: what they duplicate (see [`redact`]), and for an
+/// integrator, which sees no customers or deals, not what they were converted into.
+pub(crate) async fn redact_leads(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    leads: &mut [Lead],
+) -> Result<(), AppError> {
+    if let Caller::Integrator { .. } = caller {
+        for lead in leads.iter_mut() {
+            lead.customer_id = None;
+            lead.opportunity_id = None;
+        }
+    }
+    redact(
+        conn,
+        caller,
+        leads.iter_mut().filter_map(|l| l.duplicate_of.as_mut()),
+    )
+    .await
+}
+
 /// One lead as the caller may see it (see [`redact`]).
 pub(crate) async fn show(
     conn: &impl ConnectionTrait,
     caller: &Caller,
     mut lead: Lead,
 ) -> Result<Lead, AppError> {
-    redact(conn, caller, lead.duplicate_of.as_mut()).await?;
+    redact_leads(conn, caller, std::slice::from_mut(&mut lead)).await?;
     Ok(lead)
 }
 
@@ -362,7 +383,7 @@ struct Matches {
     owners: HashMap<Uuid, Uuid>,
 }
 
-/// Everything leads with these keys could duplicate, in four queries; `except` is left out
+/// Everything leads with these keys could duplicate, one indexed query per key and table; `except` is left out
 /// (a lead being edited does not duplicate itself).
 async fn matches(
     conn: &impl ConnectionTrait,
@@ -494,7 +515,7 @@ async fn intake(
             .filter_map(|l| l.external_id.clone().map(|e| (e, l)))
             .collect();
 
-    // Everything the new leads could duplicate, in four queries.
+    // Everything the new leads could duplicate, one indexed query per key and table.
     let fresh: Vec<&CheckedLead> = rows
         .iter()
         .filter_map(|r| r.lead.as_ref().ok())
@@ -838,12 +859,7 @@ pub async fn list(
     .await?;
     let next = page.next_cursor(rows.last().map(|l| l.id), rows.len());
     let mut items: Vec<Lead> = rows.into_iter().map(Lead::from).collect();
-    redact(
-        &ctx.db,
-        caller,
-        items.iter_mut().filter_map(|l| l.duplicate_of.as_mut()),
-    )
-    .await?;
+    redact_leads(&ctx.db, caller, &mut items).await?;
     Ok(LeadList {
         items,
         next_cursor: next,
@@ -982,7 +998,7 @@ pub async fn history(
     id: Uuid,
     page: Input<PageQuery>,
 ) -> Result<HistoryList, AppError> {
-    require(caller, Action::ReadLeads)?;
+    require(caller, Action::ReadLeadHistory)?;
     let lead = visible(&ctx.db, caller, id).await?;
     let page = page.take()?.page()?;
     let entries = audit::list(&ctx.db, LEAD.as_str(), lead.id, page.after, page.limit).await?;
