@@ -12,7 +12,7 @@ use crm_domain::deal::{self, DealEvent, DealState, DealStatus, Probability};
 use crm_domain::money::Money;
 use crm_domain::rule::RuleViolation;
 use crm_store::opportunities::{self, stage};
-use crm_store::{ConnectionTrait, audit, customers, tier_policy, users};
+use crm_store::{ConnectionTrait, customers, tier_policy, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -376,9 +376,15 @@ pub(crate) async fn insert_checked(
     let saved = opportunities::insert(tx, row).await?;
     opportunities::record_stages(tx, vec![stage_row(caller, &saved, None)]).await?;
     let shown = Opportunity::from(saved);
+    journal_created(journal, &shown)?;
+    Ok(shown)
+}
+
+/// A new deal's audit entry (every field, from nothing) and `opportunity.created` event.
+fn journal_created(journal: &mut Journal, shown: &Opportunity) -> Result<(), AppError> {
     let entry = changes(
         &json!({}),
-        &serde_json::to_value(&shown).map_err(AppError::internal)?,
+        &serde_json::to_value(shown).map_err(AppError::internal)?,
         &VOLATILE,
     );
     journal.record(
@@ -386,9 +392,8 @@ pub(crate) async fn insert_checked(
         shown.id,
         AuditAction::Created,
         Value::Object(entry),
-        &shown,
-    )?;
-    Ok(shown)
+        shown,
+    )
 }
 
 /// Creates a deal for a live customer the caller can see.
@@ -518,13 +523,7 @@ pub async fn history(
 ) -> Result<HistoryList, AppError> {
     require(caller, Action::ReadDeals)?;
     let deal = visible(&ctx.db, caller, id).await?;
-    let page = page.take()?.page()?;
-    let entries = audit::list(&ctx.db, DEAL.as_str(), deal.id, page.after, page.limit).await?;
-    let next = page.next_cursor(entries.last().map(|e| e.id), entries.len());
-    Ok(HistoryList {
-        items: entries.into_iter().map(Into::into).collect(),
-        next_cursor: next,
-    })
+    crate::customers::history_page(&ctx.db, DEAL, deal.id, page).await
 }
 
 /// Saves a changed deal and journals it (and its stage change, when its state moved).
@@ -992,19 +991,7 @@ pub async fn create_batch(
             row.closed_at = on.and_hms_opt(12, 0, 0).map(|t| t.and_utc());
             stages.push(stage_row(caller, &row, Some(opened)));
         }
-        let shown = Opportunity::from(row.clone());
-        let entry = changes(
-            &json!({}),
-            &serde_json::to_value(&shown).map_err(AppError::internal)?,
-            &VOLATILE,
-        );
-        journal.record(
-            DEAL,
-            shown.id,
-            AuditAction::Created,
-            Value::Object(entry),
-            &shown,
-        )?;
+        journal_created(&mut journal, &Opportunity::from(row.clone()))?;
         rows.push(row);
     }
     c.finish()?;

@@ -3,7 +3,6 @@
 //! name used to find likely duplicates.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -123,31 +122,14 @@ const MAX_WAN_HUNDREDTHS: i64 = 100_000_000_000_000;
 impl Wan {
     /// Parses a non-negative decimal string such as `"1250.5"`.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let raw = raw.trim();
-        let plain = !raw.is_empty()
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-            && raw.matches('.').count() <= 1;
-        if !plain {
-            return Err("must be a decimal number such as \"1250.50\"");
-        }
-        let d =
-            Decimal::from_str(raw).map_err(|_| "must be a decimal number such as \"1250.50\"")?;
-        if d.is_sign_negative() && !d.is_zero() {
-            return Err("must not be negative");
-        }
-        if d.normalize().scale() > 2 {
-            return Err("may have at most two decimal places");
-        }
-        let value = d
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .and_then(|h| i64::try_from(h.trunc()).ok())
-            .ok_or("is too large")?;
-        if value > MAX_WAN_HUNDREDTHS {
-            return Err("is too large");
-        }
-        Ok(Self(value))
+        crate::money::hundredths(raw, MAX_WAN_HUNDREDTHS)
+            .map(Self)
+            .map_err(|e| {
+                e.message(
+                    "must be a decimal number such as \"1250.50\"",
+                    "is too large",
+                )
+            })
     }
 
     /// From hundredths of 万元, as stored.

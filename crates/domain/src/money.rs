@@ -17,31 +17,12 @@ pub const MAX_FEN: i64 = 1_000_000_000_000;
 impl Money {
     /// Parses a non-negative decimal string such as `"1250000.00"`.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let raw = raw.trim();
-        let plain = !raw.is_empty()
-            && raw
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-            && raw.matches('.').count() <= 1;
-        if !plain {
-            return Err("must be a decimal amount in yuan such as \"1250000.00\"");
-        }
-        let d = Decimal::from_str(raw)
-            .map_err(|_| "must be a decimal amount in yuan such as \"1250000.00\"")?;
-        if d.is_sign_negative() && !d.is_zero() {
-            return Err("must not be negative");
-        }
-        if d.normalize().scale() > 2 {
-            return Err("may have at most two decimal places");
-        }
-        let fen = d
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .and_then(|f| i64::try_from(f.trunc()).ok())
-            .ok_or("must not exceed 10000000000.00")?;
-        if fen > MAX_FEN {
-            return Err("must not exceed 10000000000.00");
-        }
-        Ok(Self(fen))
+        hundredths(raw, MAX_FEN).map(Self).map_err(|e| {
+            e.message(
+                "must be a decimal amount in yuan such as \"1250000.00\"",
+                "must not exceed 10000000000.00",
+            )
+        })
     }
 
     /// From whole fen, as stored.
@@ -70,6 +51,56 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:.2}", self.to_decimal())
     }
+}
+
+/// Why a decimal string is not an amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalError {
+    /// Not a plain decimal number (exponents, separators, signs other than `-`).
+    Format,
+    /// Below zero.
+    Negative,
+    /// More than two decimal places.
+    Scale,
+    /// Above the bound.
+    TooLarge,
+}
+
+impl DecimalError {
+    /// The message for a field, with the caller's words for the format and the bound.
+    pub fn message(self, format: &'static str, too_large: &'static str) -> &'static str {
+        match self {
+            Self::Format => format,
+            Self::Negative => "must not be negative",
+            Self::Scale => "may have at most two decimal places",
+            Self::TooLarge => too_large,
+        }
+    }
+}
+
+/// A non-negative decimal string with at most two decimals, as a whole number of
+/// hundredths no larger than `max`; exact, whatever its length.
+pub fn hundredths(raw: &str, max: i64) -> Result<i64, DecimalError> {
+    let raw = raw.trim();
+    let plain = !raw.is_empty()
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        && raw.matches('.').count() <= 1;
+    if !plain {
+        return Err(DecimalError::Format);
+    }
+    let d = Decimal::from_str(raw).map_err(|_| DecimalError::Format)?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(DecimalError::Negative);
+    }
+    if d.normalize().scale() > 2 {
+        return Err(DecimalError::Scale);
+    }
+    d.checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|h| i64::try_from(h.trunc()).ok())
+        .filter(|h| *h <= max)
+        .ok_or(DecimalError::TooLarge)
 }
 
 /// A sum of amounts given in fen (wider than one amount), in yuan with two decimals.

@@ -851,8 +851,18 @@ pub async fn history(
 ) -> Result<HistoryList, AppError> {
     require(caller, Action::ReadCustomers)?;
     let row = visible(&ctx.db, caller, id).await?;
+    history_page(&ctx.db, CUSTOMER, row.id, page).await
+}
+
+/// A page of a record's change log, newest first; the caller has been found to see it.
+pub(crate) async fn history_page(
+    conn: &impl ConnectionTrait,
+    entity: EntityType,
+    id: Uuid,
+    page: Input<PageQuery>,
+) -> Result<HistoryList, AppError> {
     let page = page.take()?.page()?;
-    let entries = audit::list(&ctx.db, CUSTOMER.as_str(), row.id, page.after, page.limit).await?;
+    let entries = audit::list(conn, entity.as_str(), id, page.after, page.limit).await?;
     let next = page.next_cursor(entries.last().map(|e| e.id), entries.len());
     Ok(HistoryList {
         items: entries.into_iter().map(HistoryEntry::from).collect(),

@@ -16,7 +16,7 @@ use crm_domain::audit::{AuditAction, EntityType};
 use crm_domain::lead::{
     self as rules, LeadEvent, LeadFacts, LeadSource, LeadStatus, RuleConditions,
 };
-use crm_store::{ConnectionTrait, assignment_rules, audit, contacts, customers, leads, users};
+use crm_store::{ConnectionTrait, assignment_rules, contacts, customers, leads, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -1000,13 +1000,7 @@ pub async fn history(
 ) -> Result<HistoryList, AppError> {
     require(caller, Action::ReadLeadHistory)?;
     let lead = visible(&ctx.db, caller, id).await?;
-    let page = page.take()?.page()?;
-    let entries = audit::list(&ctx.db, LEAD.as_str(), lead.id, page.after, page.limit).await?;
-    let next = page.next_cursor(entries.last().map(|e| e.id), entries.len());
-    Ok(HistoryList {
-        items: entries.into_iter().map(Into::into).collect(),
-        next_cursor: next,
-    })
+    crate::customers::history_page(&ctx.db, LEAD, lead.id, page).await
 }
 
 /// Who gets a lead.
