@@ -207,11 +207,15 @@ impl MigrationTrait for Migration {
                 "idx_opportunities_created_by",
                 vec![Opportunities::CreatedBy.into_iden()],
             ),
+            // The forecast reads only these columns: it is answered from the index alone.
             (
                 "idx_opportunities_status_close",
                 vec![
                     Opportunities::Status.into_iden(),
                     Opportunities::ExpectedCloseDate.into_iden(),
+                    Opportunities::OwnerId.into_iden(),
+                    Opportunities::Probability.into_iden(),
+                    Opportunities::AmountFen.into_iden(),
                 ],
             ),
             (
@@ -219,6 +223,9 @@ impl MigrationTrait for Migration {
                 vec![
                     Opportunities::Status.into_iden(),
                     Opportunities::ClosedOn.into_iden(),
+                    Opportunities::OwnerId.into_iden(),
+                    Opportunities::Probability.into_iden(),
+                    Opportunities::AmountFen.into_iden(),
                 ],
             ),
         ] {
