@@ -227,17 +227,23 @@ pub async fn purchase_volumes(
         _ => "?",
     };
     let volume = format!(
-        "CAST(COALESCE(SUM(CASE WHEN closed_on >= {since_sql} THEN amount_fen ELSE 0 END), 0) AS BIGINT)"
+        "CAST(COALESCE(SUM(CASE WHEN status = 'won' AND closed_on >= {since_sql} \
+         THEN amount_fen ELSE 0 END), 0) AS BIGINT)"
     );
     let mut out = HashMap::new();
     for chunk in customer_ids.chunks(500) {
+        // Filtered by customer only, so that every planner takes the customer index (with
+        // the status beside it, SQLite walked every won deal for each customer); the status
+        // is looked at in the sums.
         let rows = Entity::find()
             .select_only()
             .column(Column::CustomerId)
             .column_as(Expr::cust_with_values(volume.clone(), [since]), "fen")
-            .filter(Column::Status.eq("won"))
             .filter(Column::CustomerId.is_in(chunk.iter().copied()))
             .group_by(Column::CustomerId)
+            .having(Expr::cust(
+                "SUM(CASE WHEN status = 'won' THEN 1 ELSE 0 END) > 0",
+            ))
             .into_model::<Volume>()
             .all(conn)
             .await?;
