@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
+
 mod m20261122_000001_identity;
 mod m20261122_000002_customers;
 mod m20261122_000003_idempotency;

@@ -1,5 +1,6 @@
 //! Customers: profiles, contacts, tags, the change log, attachments, and the tier policy.
 
+use crate::helpers::{fk, index};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -107,33 +108,6 @@ enum TierPolicy {
     UpdatedBy,
     UpdatedAt,
     Version,
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden,
-    cols: Vec<DynIden>,
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for col in cols {
-        stmt.col(col);
-    }
-    manager.create_index(stmt).await
 }
 
 #[async_trait::async_trait]

@@ -1,6 +1,7 @@
 //! One audit log for every kind of record (replacing the customers' own change log, whose
 //! entries move into it), and the transactional outbox of events.
 
+use crate::helpers::{fk, index};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -63,33 +64,6 @@ enum Outbox {
     ActorApiKeyId,
     RequestId,
     OccurredAt,
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden,
-    cols: Vec<DynIden>,
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for col in cols {
-        stmt.col(col);
-    }
-    manager.create_index(stmt).await
 }
 
 /// `customer_history` exactly as the customers migration made it.

@@ -1,5 +1,6 @@
 //! Leads with their assignment rules, and deals (opportunities) with their stage history.
 
+use crate::helpers::{fk, index_with};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
@@ -109,37 +110,6 @@ enum OpportunityStages {
     At,
 }
 
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden,
-    cols: Vec<DynIden>,
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for col in cols {
-        stmt.col(col);
-    }
-    if unique {
-        stmt.unique();
-    }
-    manager.create_index(stmt).await
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -229,7 +199,7 @@ impl MigrationTrait for Migration {
                 ],
             ),
         ] {
-            index(manager, name, Opportunities::Table, cols, false).await?;
+            index_with(manager, name, Opportunities::Table, cols, false).await?;
         }
 
         manager
@@ -260,7 +230,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        index_with(
             manager,
             "idx_opportunity_stages_opportunity",
             OpportunityStages::Table,
@@ -271,7 +241,7 @@ impl MigrationTrait for Migration {
             false,
         )
         .await?;
-        index(
+        index_with(
             manager,
             "idx_opportunity_stages_actor_id",
             OpportunityStages::Table,
@@ -423,7 +393,7 @@ impl MigrationTrait for Migration {
                 false,
             ),
         ] {
-            index(manager, name, Leads::Table, cols, unique).await?;
+            index_with(manager, name, Leads::Table, cols, unique).await?;
         }
 
         manager
@@ -445,7 +415,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
+        index_with(
             manager,
             "idx_assignment_rules_position",
             AssignmentRules::Table,

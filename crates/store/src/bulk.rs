@@ -4,7 +4,7 @@
 //! statement whatever the number of rows, parsed and planned once, where a multi-row
 //! `VALUES` with tens of thousands of parameters costs more to parse and bind than to
 //! execute. On SQLite, which parses quickly, as multi-row `VALUES` in chunks under its
-//! bound-parameter limit.
+//! bound-parameter limit. Also: which of many ids pass a condition, in one query.
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{ColumnType, Value};
@@ -85,6 +85,27 @@ where
             .await?;
     }
     Ok(())
+}
+
+/// Which of `ids` (values of the key column `id`) satisfy `condition`: one query.
+pub async fn ids_among<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    id: E::Column,
+    ids: &[uuid::Uuid],
+    condition: sea_orm::Condition,
+) -> Result<Vec<uuid::Uuid>, StoreError> {
+    use sea_orm::{QueryFilter, QuerySelect};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(E::find()
+        .select_only()
+        .column(id)
+        .filter(id.is_in(ids.iter().copied()))
+        .filter(condition)
+        .into_tuple::<uuid::Uuid>()
+        .all(conn)
+        .await?)
 }
 
 /// One row as a JSON object, written straight into the statement's text.

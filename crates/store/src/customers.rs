@@ -98,17 +98,7 @@ pub async fn visible_among(
     ids: &[Uuid],
     visibility: Visibility,
 ) -> Result<Vec<Uuid>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .filter(visible(visibility))
-        .into_tuple::<Uuid>()
-        .all(conn)
-        .await?)
+    crate::bulk::ids_among::<Entity>(conn, Column::Id, ids, visible(visibility)).await
 }
 
 /// A customer the caller can see, archived or not.

@@ -1,9 +1,8 @@
 //! Lead assignment rules: the HTTP side of [`crm_app::assignment_rules`]. Managers and admins.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use crm_app::assignment_rules::{self as uc, AssignmentRule, AssignmentRuleList, RuleInput};
-use crm_app::input::etag;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -12,15 +11,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, if_match};
 
 fn respond(status: StatusCode, rule: &AssignmentRule) -> HttpResponse {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::ETAG, etag(rule.version)));
-    if status == StatusCode::CREATED {
-        builder.insert_header((
-            header::LOCATION,
-            format!("/api/v1/assignment-rules/{}", rule.id),
-        ));
-    }
-    builder.json(rule)
+    super::resource(status, rule, rule.version, "assignment-rules", rule.id)
 }
 
 /// Every rule, in the order they apply: the first rule a lead matches takes it.

@@ -5,7 +5,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use bytes::BytesMut;
 use crm_app::customers::HistoryList;
-use crm_app::input::etag;
 use crm_app::leads::convert::{Conversion, ConvertLead};
 use crm_app::leads::dto::{Lead, LeadList, LeadPatch, LeadQuery, NewLead};
 use crm_app::leads::{self as uc, AssignLead, DisqualifyLead, ImportReport, ImportRequest};
@@ -25,12 +24,7 @@ use crate::extract::{Json, Query, if_match, parse_json};
 pub const IMPORT_LIMIT: usize = 4 * 1024 * 1024;
 
 fn respond(status: StatusCode, lead: &Lead) -> HttpResponse {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::ETAG, etag(lead.version)));
-    if status == StatusCode::CREATED {
-        builder.insert_header((header::LOCATION, format!("/api/v1/leads/{}", lead.id)));
-    }
-    builder.json(lead)
+    super::resource(status, lead, lead.version, "leads", lead.id)
 }
 
 /// The leads the caller can see, newest first: a rep's own, everyone's for managers, the

@@ -28,6 +28,26 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 
+/// A single versioned resource: its `ETag` from `version`, and its `Location`
+/// (`/api/v1/{collection}/{id}`) when it was just created.
+pub(crate) fn resource(
+    status: actix_web::http::StatusCode,
+    body: &impl serde::Serialize,
+    version: i32,
+    collection: &str,
+    id: uuid::Uuid,
+) -> HttpResponse {
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((actix_web::http::header::ETAG, crm_app::input::etag(version)));
+    if status == actix_web::http::StatusCode::CREATED {
+        builder.insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/{collection}/{id}"),
+        ));
+    }
+    builder.json(body)
+}
+
 /// Registers every documented route.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(service::healthz)

@@ -1,9 +1,8 @@
 //! Deals (opportunities): the HTTP side of [`crm_app::opportunities`].
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use crm_app::customers::HistoryList;
-use crm_app::input::etag;
 use crm_app::opportunities::{
     self as uc, LoseOpportunity, NewOpportunity, Opportunity, OpportunityList, OpportunityPatch,
     OpportunityQuery, ReopenOpportunity, StageList, WinOpportunity,
@@ -17,15 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query, if_match};
 
 fn respond(status: StatusCode, deal: &Opportunity) -> HttpResponse {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::ETAG, etag(deal.version)));
-    if status == StatusCode::CREATED {
-        builder.insert_header((
-            header::LOCATION,
-            format!("/api/v1/opportunities/{}", deal.id),
-        ));
-    }
-    builder.json(deal)
+    super::resource(status, deal, deal.version, "opportunities", deal.id)
 }
 
 /// The deals the caller can see, newest first, with filters.

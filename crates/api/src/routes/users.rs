@@ -1,8 +1,7 @@
 //! Accounts: the HTTP side of [`crm_app::users`].
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use crm_app::input::etag;
 use crm_app::users::{self as uc, CreateUser, UpdateUser, User, UserList, UserQuery};
 use uuid::Uuid;
 
@@ -12,12 +11,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Query, if_match};
 
 fn user_response(status: StatusCode, user: &User) -> HttpResponse {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::ETAG, etag(user.version)));
-    if status == StatusCode::CREATED {
-        builder.insert_header((header::LOCATION, format!("/api/v1/users/{}", user.id)));
-    }
-    builder.json(user)
+    super::resource(status, user, user.version, "users", user.id)
 }
 
 /// Lists accounts, oldest first. Admins and managers only.

@@ -4,12 +4,11 @@
 
 pub mod export;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use crm_app::customers::dto::{Customer, CustomerList, CustomerPatch, NewCustomer};
 use crm_app::customers::query::CustomerQuery;
 use crm_app::customers::{self as uc, Duplicate, HistoryList, MergeRequest, TagSet};
-use crm_app::input::etag;
 use crm_app::page::PageQuery;
 use uuid::Uuid;
 
@@ -20,15 +19,7 @@ use crate::extract::{Json, Query, if_match};
 
 /// The customer's response with its `ETag` (and `Location` when created).
 pub(crate) fn respond(status: StatusCode, customer: &Customer) -> HttpResponse {
-    let mut builder = HttpResponse::build(status);
-    builder.insert_header((header::ETAG, etag(customer.version)));
-    if status == StatusCode::CREATED {
-        builder.insert_header((
-            header::LOCATION,
-            format!("/api/v1/customers/{}", customer.id),
-        ));
-    }
-    builder.json(customer)
+    crate::routes::resource(status, customer, customer.version, "customers", customer.id)
 }
 
 /// Lists the customers the caller can see, with filters, sorting and keyset pagination.
