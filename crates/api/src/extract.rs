@@ -164,6 +164,27 @@ impl<T: 'static> FromRequest for Query<T> {
 
 /// Parses a query string into `T`: 400 `invalid_parameter` naming the problem.
 pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
+    // Control characters (NUL above all, which PostgreSQL cannot compare with text) have no
+    // place in any parameter: refused here, for every list and filter alike.
+    if let Ok(pairs) = serde_html_form::from_str::<Vec<(String, String)>>(raw)
+        && let Some((name, _)) = pairs.iter().find(|(n, v)| {
+            n.chars()
+                .chain(v.chars())
+                .any(crm_app::check::is_forbidden_control)
+        })
+    {
+        let clean = !name.chars().any(crm_app::check::is_forbidden_control);
+        let name = if clean { name.as_str() } else { "query" };
+        return Err(AppError::BadRequest {
+            code: ErrorCode::InvalidParameter,
+            detail: format!("The query parameter `{name}` holds a control character."),
+            errors: vec![FieldError::new(
+                name,
+                "invalid_character",
+                "must not contain control characters",
+            )],
+        });
+    }
     serde_html_form::from_str(raw).map_err(|e| {
         let (code, message) = sanitize_serde_message(&e.to_string());
         AppError::BadRequest {

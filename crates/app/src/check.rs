@@ -26,6 +26,13 @@ pub struct Checker {
     pub errors: Vec<FieldError>,
 }
 
+/// Control characters no text may hold: everything but tab and line breaks. NUL in
+/// particular, which PostgreSQL cannot store in text and SQLite would, so that both
+/// databases answer alike.
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
 impl Checker {
     /// Records an error.
     pub fn fail(&mut self, field: impl Into<String>, code: &str, message: &str) {
@@ -47,6 +54,13 @@ impl Checker {
                 field,
                 "too_long",
                 &format!("must be at most {max} characters long"),
+            );
+        }
+        if value.chars().any(is_forbidden_control) {
+            self.fail(
+                field,
+                "invalid_character",
+                "must not contain control characters (tabs and line breaks are fine)",
             );
         }
         self.guard(field, &value);

@@ -1071,3 +1071,48 @@ async fn round_robin_stays_even_across_concurrent_imports_on_two_server_copies()
 fn urlencoding(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_in_text_and_in_query_parameters() {
+    let app = TestApp::spawn().await;
+    let manager = app.user(Role::Manager).await;
+    // A NUL in a lead's text: 422 naming the field, on both databases alike.
+    let response = app
+        .as_user(Method::POST, "/api/v1/leads", &manager.token)
+        .json(
+            &json!({"source": "fair", "company_name": "控制\u{0}字符有限公司",
+                      "contact_name": "张三", "mobile": mobile()}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "company_name");
+    assert_eq!(body["errors"][0]["code"], "invalid_character");
+    // Line breaks and tabs in free text are fine.
+    let response = app
+        .as_user(Method::POST, "/api/v1/leads", &manager.token)
+        .json(
+            &json!({"source": "fair", "company_name": "换行测试有限公司", "contact_name": "李四",
+                      "mobile": mobile(), "needs": "第一行\r\n第二行\t备注"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    json(response, 201).await;
+    // In a query parameter: 400 naming it.
+    for path in [
+        "/api/v1/leads?q=%00",
+        "/api/v1/customers?q=a%01b",
+        "/api/v1/opportunities?status=open%00",
+    ] {
+        let response = app
+            .as_user(Method::GET, path, &manager.token)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, 400, "invalid_parameter").await;
+        assert_eq!(body["errors"][0]["code"], "invalid_character", "{path}");
+    }
+    assert_eq!(list(&app, &manager.token, "").await.len(), 1);
+}

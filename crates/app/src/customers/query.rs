@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::error::{AppError, ErrorCode, FieldError, sanitize_serde_message};
+use crate::error::AppError;
 use crate::page::{DEFAULT_LIMIT, MAX_LIMIT, invalid};
 
 /// Filters, sort and page of the customer list.
@@ -79,18 +79,6 @@ struct Cursor {
 }
 
 impl CustomerQuery {
-    /// Parses a query string.
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        serde_html_form::from_str(raw).map_err(|e| {
-            let (code, message) = sanitize_serde_message(&e.to_string());
-            AppError::BadRequest {
-                code: ErrorCode::InvalidParameter,
-                detail: format!("A query parameter is invalid: {message}."),
-                errors: vec![FieldError::new("query", code, message)],
-            }
-        })
-    }
-
     /// Checks every parameter and resolves tag names. `None` when a required tag does not
     /// exist (nothing can match).
     pub async fn plan(self, conn: &impl ConnectionTrait) -> Result<Option<Plan>, AppError> {
