@@ -26,10 +26,12 @@ pub mod me;
 pub mod opportunities;
 pub mod page;
 pub mod reports;
+pub mod service_policy;
 pub mod sessions;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;
+pub mod work_orders;
 
 pub use context::Ctx;
 pub use crm_domain::access::{Action, Caller};

@@ -129,6 +129,23 @@ pub enum Action {
     EditDeal,
     /// Reopen a won or lost deal, and give deals to another owner.
     ManageDeals,
+    /// Read the work orders one can see (and their notes, history).
+    ReadWorkOrders,
+    /// Open a work order for a customer one can see.
+    CreateWorkOrder,
+    /// Add a progress note to a work order one can see.
+    AddWorkOrderNote,
+    /// Work a ticket: edit it, start, resolve, record the follow-up visit and close, cancel,
+    /// reopen.
+    WorkOnWorkOrder,
+    /// Give work orders to agents by hand.
+    ManageWorkOrders,
+    /// Read the SLA policy and the work calendar.
+    ReadServicePolicy,
+    /// Change the SLA policy.
+    EditSlaPolicy,
+    /// Change the work calendar.
+    EditWorkCalendar,
 }
 
 impl Action {
@@ -160,6 +177,10 @@ pub fn permits(role: Role, action: Action) -> bool {
             matches!(role, Admin | Manager | Sales)
         }
         AssignLead | ManageAssignmentRules | ManageDeals => matches!(role, Admin | Manager),
+        ReadWorkOrders | CreateWorkOrder | AddWorkOrderNote | ReadServicePolicy => true,
+        WorkOnWorkOrder => matches!(role, Admin | Manager | Service),
+        ManageWorkOrders | EditSlaPolicy => matches!(role, Admin | Manager),
+        EditWorkCalendar => role == Admin,
     }
 }
 
@@ -222,7 +243,7 @@ impl Caller {
         }
     }
 
-    /// Which owned records (customers, leads, deals) this caller can know exist.
+    /// Which records (customers, leads, deals, work orders) this caller can know exist.
     /// Integrators see none of them; the system sees all.
     pub fn visibility(&self) -> Visibility {
         match self {
@@ -240,13 +261,13 @@ pub enum Visibility {
     All,
     /// Only records owned by this user (their customers, leads, deals).
     OwnedBy(Uuid),
-    /// Only records assigned to this user (their work orders), and what hangs off them.
+    /// Only work orders assigned to (or opened by) this user, and the customers behind them.
     AssignedTo(Uuid),
     /// Only records this API key created (an integrator reading back its own leads).
     CreatedByKey(Uuid),
 }
 
-/// The visibility of owned records (customers, leads, deals, activities) for a caller.
+/// The visibility of records (customers, leads, deals, work orders) for a person.
 pub fn record_visibility(role: Role, user_id: Uuid) -> Visibility {
     match role {
         Role::Admin | Role::Manager => Visibility::All,

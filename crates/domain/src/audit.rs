@@ -25,6 +25,12 @@ pub enum EntityType {
     Opportunity,
     /// A lead assignment rule.
     AssignmentRule,
+    /// A service work order.
+    WorkOrder,
+    /// The SLA policy.
+    SlaPolicy,
+    /// The work calendar.
+    WorkCalendar,
 }
 
 impl EntityType {
@@ -39,6 +45,9 @@ impl EntityType {
             Self::Lead => "lead",
             Self::Opportunity => "opportunity",
             Self::AssignmentRule => "assignment_rule",
+            Self::WorkOrder => "work_order",
+            Self::SlaPolicy => "sla_policy",
+            Self::WorkCalendar => "work_calendar",
         }
     }
 }
@@ -107,13 +116,27 @@ pub enum AuditAction {
     Won,
     /// A deal was lost.
     Lost,
-    /// A closed deal was opened again.
+    /// A closed deal or a resolved work order was opened again.
     Reopened,
+    /// An agent started work on a work order (its first response).
+    Started,
+    /// A work order was resolved.
+    Resolved,
+    /// A work order was closed after its follow-up visit.
+    Closed,
+    /// A work order was cancelled.
+    Cancelled,
+    /// A work order missed its response or resolution due time.
+    Breached,
+    /// A late work order was escalated to a manager.
+    Escalated,
+    /// A progress note was added to a work order.
+    NoteAdded,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 31] = [
+    pub const ALL: [AuditAction; 38] = [
         Self::Created,
         Self::Updated,
         Self::OwnerChanged,
@@ -145,6 +168,13 @@ impl AuditAction {
         Self::Won,
         Self::Lost,
         Self::Reopened,
+        Self::Started,
+        Self::Resolved,
+        Self::Closed,
+        Self::Cancelled,
+        Self::Breached,
+        Self::Escalated,
+        Self::NoteAdded,
     ];
 
     /// The name as stored and sent.
@@ -181,6 +211,13 @@ impl AuditAction {
             Self::Won => "won",
             Self::Lost => "lost",
             Self::Reopened => "reopened",
+            Self::Started => "started",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+            Self::Cancelled => "cancelled",
+            Self::Breached => "breached",
+            Self::Escalated => "escalated",
+            Self::NoteAdded => "note_added",
         }
     }
 
@@ -206,6 +243,18 @@ impl AuditAction {
             (EntityType::Opportunity, Self::Won) => "won",
             (EntityType::Opportunity, Self::Lost) => "lost",
             (EntityType::Opportunity, Self::Reopened) => "reopened",
+            (
+                EntityType::WorkOrder,
+                Self::Assigned
+                | Self::Started
+                | Self::Resolved
+                | Self::Closed
+                | Self::Cancelled
+                | Self::Reopened
+                | Self::Breached
+                | Self::Escalated
+                | Self::NoteAdded,
+            ) => self.as_str(),
             _ => "updated",
         };
         format!("{}.{name}", entity.as_str())

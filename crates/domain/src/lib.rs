@@ -6,6 +6,7 @@
 pub mod access;
 pub mod account;
 pub mod audit;
+pub mod calendar;
 pub mod customer;
 pub mod deal;
 pub mod lead;
@@ -14,4 +15,6 @@ pub mod password;
 pub mod privacy;
 pub mod reference;
 pub mod rule;
+pub mod sla;
 pub mod tier;
+pub mod work_order;

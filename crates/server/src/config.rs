@@ -101,6 +101,8 @@ pub struct Config {
     pub job_concurrency: usize,
     /// UTC time of day of the nightly re-tiering, `HH:MM` (`CRM_RETIER_AT`).
     pub retier_at: String,
+    /// Seconds between sweeps for late work orders (`CRM_SLA_SWEEP_SECONDS`).
+    pub sla_sweep_seconds: u64,
 }
 
 impl Default for Config {
@@ -125,6 +127,7 @@ impl Default for Config {
             job_poll_ms: 1000,
             job_concurrency: 2,
             retier_at: "02:00".to_owned(),
+            sla_sweep_seconds: 60,
         }
     }
 }
@@ -151,6 +154,7 @@ const ENV_KEYS: &[&str] = &[
     "job_poll_ms",
     "job_concurrency",
     "retier_at",
+    "sla_sweep_seconds",
 ];
 
 impl Config {
@@ -222,6 +226,9 @@ impl Config {
                 "invalid configuration: `job_concurrency` (CRM_JOB_CONCURRENCY) must be 1 to 64"
                     .to_owned(),
             );
+        }
+        if !(1..=86_400).contains(&self.sla_sweep_seconds) {
+            return Err("invalid configuration: `sla_sweep_seconds` (CRM_SLA_SWEEP_SECONDS) must be 1 to 86400 seconds".to_owned());
         }
         if self.retier_time().is_none() {
             return Err("invalid configuration: `retier_at` (CRM_RETIER_AT) must be a UTC time of day HH:MM such as 02:00".to_owned());

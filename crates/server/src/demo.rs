@@ -2,10 +2,12 @@
 //! their check character, real industry and province codes, Chinese company and person
 //! names, contacts with valid mobiles, tags), assignment rules, leads from fairs and the
 //! website (some of them duplicates of customers), and deals in every stage — open at 30, 60
-//! and 90 percent, won and lost over the past year — so that a new user sees a pipeline.
+//! and 90 percent, won and lost over the past year — so that a new user sees a pipeline; and
+//! a service desk: agents, the 2026 holiday calendar, and work orders in every state, some
+//! of them late and escalated.
 //! Everything goes through the use cases (`customers::create_batch`, `assignment_rules::create`,
-//! `leads::import`, `opportunities::create_batch`): every check applies, each record gets its
-//! audit entry and event, one transaction per batch.
+//! `leads::import`, `opportunities::create_batch`, `work_orders::*`): every check applies,
+//! each record gets its audit entry and event.
 
 use std::time::Instant;
 
@@ -205,6 +207,8 @@ pub struct Size {
     pub leads: usize,
     /// Deals, spread over the new customers.
     pub deals: usize,
+    /// Service work orders, spread over the new customers.
+    pub work_orders: usize,
 }
 
 impl Size {
@@ -214,6 +218,7 @@ impl Size {
             customers,
             leads: customers / 10,
             deals: customers,
+            work_orders: (customers / 20).clamp(customers.min(40), 1000),
         }
     }
 }
@@ -326,6 +331,7 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
     rules(ctx, &owners).await?;
     leads(ctx, &mut rng, size.leads, &loaded).await?;
     deals(ctx, &mut rng, size.deals, &loaded).await?;
+    service(ctx, &mut rng, size.work_orders, &loaded).await?;
     // Fresh statistics for the query planner after a bulk load; on PostgreSQL also the
     // visibility map, so that index-only scans (the forecast's) need not visit the table.
     let analyze = match ctx.db.get_database_backend() {
@@ -524,4 +530,224 @@ async fn deals(
         done += size;
     }
     Ok(())
+}
+
+/// Service agents (three demo accounts unless some exist), the 2026 work calendar (unless
+/// one was saved), and `count` work orders opened over the past two weeks in every state:
+/// a few opened before any agent existed wait in the managers' queue (`new`); the rest are
+/// assigned, started, resolved, closed after their visit, cancelled or reopened. Orders left
+/// unanswered past their due times are marked and escalated by the sweep at the end.
+async fn service(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    count: usize,
+    customers: &[(Uuid, Uuid, String)],
+) -> anyhow::Result<()> {
+    use crm_app::Input;
+    use crm_app::input::IfMatch;
+    use crm_app::work_orders::{
+        self as wo, CloseWorkOrder, NewWorkOrder, ReasonBody, ResolveWorkOrder, StartWorkOrder,
+    };
+    const PROBLEMS: &[(&str, &str, &str)] = &[
+        (
+            "repair",
+            "温控模块报过热告警",
+            "二号产线多台温控模块同时报过热，部分工位停机。",
+        ),
+        (
+            "repair",
+            "伺服驱动器频繁报错",
+            "伺服驱动器每隔数小时报 E-021，需人工复位。",
+        ),
+        (
+            "installation",
+            "新产线设备安装调试",
+            "新采购的三台设备已到货，需安排安装与调试。",
+        ),
+        (
+            "consultation",
+            "固件升级方案咨询",
+            "客户询问 v3.2 固件的升级步骤与停机时间。",
+        ),
+        (
+            "complaint",
+            "交付延期投诉",
+            "备件交付比合同约定晚了一周，客户要求说明原因。",
+        ),
+        (
+            "other",
+            "年度巡检预约",
+            "客户希望预约下季度的年度设备巡检。",
+        ),
+    ];
+    if customers.is_empty() || count == 0 {
+        return Ok(());
+    }
+    let to_app = |e: crm_app::AppError| anyhow::anyhow!(identity::describe(&e));
+    let system = Caller::System;
+    let saved = crm_app::service_policy::get_calendar(ctx, &system)
+        .await
+        .map_err(to_app)?;
+    if saved.version == 0 {
+        crm_app::service_policy::put_calendar(
+            ctx,
+            &system,
+            IfMatch::Absent,
+            Input::ready(calendar_2026()),
+        )
+        .await
+        .map_err(to_app)?;
+    }
+    let filter = users::UserFilter {
+        role: Some("service".to_owned()),
+        active: Some(true),
+        not_logged_in_since: None,
+    };
+    let mut agents_exist = !users::list(&ctx.db, &filter, None, 1).await?.is_empty();
+    let queue = if agents_exist { 0 } else { count.min(3) };
+    let now = Utc::now();
+    for n in 0..count {
+        if n == queue && !agents_exist {
+            service_agents(ctx).await?;
+            agents_exist = true;
+        }
+        let Some((customer, _, _)) = customers.choose(rng) else {
+            break;
+        };
+        let (category, title, description) = *PROBLEMS.choose(rng).unwrap_or(&PROBLEMS[0]);
+        let severity = match rng.random_range(0..10) {
+            0 => "critical",
+            1..=3 => "high",
+            4..=7 => "normal",
+            _ => "low",
+        };
+        let channel = *["phone", "phone", "wechat", "email", "web"]
+            .choose(rng)
+            .unwrap_or(&"phone");
+        let opened = now - Duration::minutes(rng.random_range(5..14 * 24 * 60));
+        let body = NewWorkOrder {
+            customer_id: *customer,
+            contact_id: None,
+            title: title.to_owned(),
+            description: description.to_owned(),
+            category: category.to_owned(),
+            severity: severity.to_owned(),
+            channel: channel.to_owned(),
+        };
+        let order = wo::create_opened(ctx, &system, body, opened)
+            .await
+            .map_err(to_app)?;
+        if n < queue {
+            continue;
+        }
+        let roll = rng.random_range(0..100);
+        let id = order.id;
+        let any = || IfMatch::Absent;
+        if roll >= 15 {
+            wo::start(
+                ctx,
+                &system,
+                id,
+                any(),
+                Input::ready(StartWorkOrder::default()),
+            )
+            .await
+            .map_err(to_app)?;
+        }
+        if (85..92).contains(&roll) {
+            let reason = ReasonBody {
+                reason: "客户来电确认问题已自行解决".to_owned(),
+            };
+            wo::cancel(ctx, &system, id, any(), Input::ready(reason))
+                .await
+                .map_err(to_app)?;
+            continue;
+        }
+        if roll >= 35 {
+            let done = ResolveWorkOrder {
+                resolution: "现场更换故障部件并升级固件，测试通过".to_owned(),
+            };
+            wo::resolve(ctx, &system, id, any(), Input::ready(done))
+                .await
+                .map_err(to_app)?;
+        }
+        if (50..85).contains(&roll) {
+            let visit = CloseWorkOrder {
+                satisfaction: *[5, 5, 5, 4, 4, 3, 2].choose(rng).unwrap_or(&5),
+                comment: "客户确认设备运行正常，对处理结果满意".to_owned(),
+            };
+            wo::close(ctx, &system, id, any(), Input::ready(visit))
+                .await
+                .map_err(to_app)?;
+        } else if roll >= 92 {
+            let back = ReasonBody {
+                reason: "客户反馈问题再次出现".to_owned(),
+            };
+            wo::reopen(ctx, &system, id, any(), Input::ready(back))
+                .await
+                .map_err(to_app)?;
+        }
+    }
+    wo::sweep(ctx).await.map_err(to_app)?;
+    Ok(())
+}
+
+/// Three demo service agents in two regions.
+async fn service_agents(ctx: &Ctx) -> anyhow::Result<()> {
+    let password = identity::generate_password();
+    for (n, region) in [(1, "44"), (2, "31"), (3, "11")] {
+        identity::create_account(
+            ctx,
+            NewAccount {
+                username: format!("demo.service{n:02}"),
+                display_name: format!("演示客服{n:02}"),
+                email: None,
+                role: Role::Service,
+                region: Some(region.to_owned()),
+                team: Some("客服中心".to_owned()),
+                password: password.clone(),
+            },
+        )
+        .await?;
+    }
+    println!(
+        "created service accounts demo.service01 … demo.service03, password (shown once): {password}"
+    );
+    Ok(())
+}
+
+/// The 2026 work calendar of a Chinese office: Monday to Friday 09:00–12:00 and
+/// 13:00–18:00, the public holidays of the State Council's 2026 notice and their make-up
+/// working days.
+pub fn calendar_2026() -> crm_domain::calendar::CalendarDocument {
+    use crm_domain::calendar::{CalendarDay, CalendarDocument};
+    let day = |date: &str, name: &str| CalendarDay {
+        date: date.to_owned(),
+        name: name.to_owned(),
+    };
+    let span = |from: u32, to: u32, month: u32, name: &str| {
+        (from..=to)
+            .map(|d| day(&format!("2026-{month:02}-{d:02}"), name))
+            .collect::<Vec<_>>()
+    };
+    let mut holidays = Vec::new();
+    holidays.extend(span(1, 3, 1, "元旦"));
+    holidays.extend(span(15, 23, 2, "春节"));
+    holidays.extend(span(4, 6, 4, "清明节"));
+    holidays.extend(span(1, 5, 5, "劳动节"));
+    holidays.extend(span(19, 21, 6, "端午节"));
+    holidays.extend(span(25, 27, 9, "中秋节"));
+    holidays.extend(span(1, 7, 10, "国庆节"));
+    CalendarDocument {
+        holidays,
+        makeup_workdays: vec![
+            day("2026-01-04", "元旦调休"),
+            day("2026-02-14", "春节调休"),
+            day("2026-02-28", "春节调休"),
+            day("2026-05-09", "劳动节调休"),
+            day("2026-09-20", "国庆节调休"),
+            day("2026-10-10", "国庆节调休"),
+        ],
+        ..CalendarDocument::default()
+    }
 }

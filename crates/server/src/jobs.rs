@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 use crm_app::Ctx;
+use crm_app::jobs::PURGE_JOBS_JOB;
 use crm_app::tier_policy::RETIER_JOB;
+use crm_app::work_orders::SWEEP_JOB;
 
 use crate::Config;
 use crate::worker::{self, JobHandler, Recurring, Schedule, WorkerHandle, WorkerOptions};
@@ -21,8 +23,10 @@ pub struct JobSettings {
     pub poll: Duration,
     /// Jobs run at once.
     pub concurrency: usize,
-    /// UTC time of day of the nightly re-tiering.
+    /// UTC time of day of the nightly re-tiering (and of the purge of finished jobs).
     pub retier_at: NaiveTime,
+    /// Time between sweeps for late work orders.
+    pub sla_sweep: Duration,
 }
 
 impl JobSettings {
@@ -32,6 +36,7 @@ impl JobSettings {
             poll: Duration::from_millis(config.job_poll_ms),
             concurrency: config.job_concurrency,
             retier_at: config.retier_time().unwrap_or(NaiveTime::MIN),
+            sla_sweep: Duration::from_secs(config.sla_sweep_seconds),
         }
     }
 }
@@ -39,6 +44,7 @@ impl JobSettings {
 struct AppJobs {
     ctx: Ctx,
     retier_at: NaiveTime,
+    sla_sweep: Duration,
 }
 
 impl JobHandler for AppJobs {
@@ -54,10 +60,20 @@ impl JobHandler for AppJobs {
     }
 
     fn recurring(&self) -> Vec<Recurring> {
-        vec![Recurring {
-            kind: RETIER_JOB,
-            schedule: Schedule::DailyAt(self.retier_at),
-        }]
+        vec![
+            Recurring {
+                kind: RETIER_JOB,
+                schedule: Schedule::DailyAt(self.retier_at),
+            },
+            Recurring {
+                kind: PURGE_JOBS_JOB,
+                schedule: Schedule::DailyAt(self.retier_at),
+            },
+            Recurring {
+                kind: SWEEP_JOB,
+                schedule: Schedule::Every(self.sla_sweep),
+            },
+        ]
     }
 }
 
@@ -73,6 +89,7 @@ pub fn start_with(ctx: &Ctx, settings: JobSettings) -> WorkerHandle {
     let handler = Arc::new(AppJobs {
         ctx: ctx.clone(),
         retier_at: settings.retier_at,
+        sla_sweep: settings.sla_sweep,
     });
     let options = WorkerOptions {
         poll_interval: settings.poll,

@@ -70,6 +70,10 @@ enum Command {
         /// How many deals to add (default: one per customer).
         #[arg(long)]
         deals: Option<usize>,
+        /// How many service work orders to add (default: one per twenty customers, at
+        /// least 40 or one per customer, at most 1,000).
+        #[arg(long)]
+        work_orders: Option<usize>,
         /// Seed of the random generator, for repeatable data.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
@@ -161,11 +165,13 @@ fn main() -> ExitCode {
                 customers,
                 leads,
                 deals,
+                work_orders,
                 seed,
             }) => {
                 let mut size = crm_server::demo::Size::for_customers(customers);
                 size.leads = leads.unwrap_or(size.leads);
                 size.deals = deals.unwrap_or(size.deals);
+                size.work_orders = work_orders.unwrap_or(size.work_orders);
                 demo_data(config, size, seed).await
             }
             Some(Command::Openapi { .. }) => Ok(()),
@@ -287,10 +293,11 @@ async fn demo_data(config: Config, size: crm_server::demo::Size, seed: u64) -> a
     identity::bootstrap_admin(&ctx, &config).await?;
     let took = crm_server::demo::load(&ctx, size, seed).await?;
     println!(
-        "loaded {} demo customers, {} leads and {} deals in {:.1} s",
+        "loaded {} demo customers, {} leads, {} deals and {} work orders in {:.1} s",
         size.customers,
         size.leads,
         size.deals,
+        size.work_orders,
         took.as_secs_f64()
     );
     Ok(())

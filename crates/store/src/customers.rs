@@ -84,11 +84,11 @@ pub fn visible(visibility: Visibility) -> Condition {
     match visibility {
         Visibility::All => Condition::all(),
         Visibility::OwnedBy(user) => Condition::all().add(Column::OwnerId.eq(user)),
-        // Service agents see the customers behind the work orders assigned to them; until
-        // work orders exist, that is none. Integrators never see customers.
-        Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => {
-            Condition::all().add(Expr::cust("1 = 0"))
-        }
+        // Service agents see the customers behind their work orders. Integrators never see
+        // customers.
+        Visibility::AssignedTo(user) => Condition::all()
+            .add(Column::Id.in_subquery(crate::work_orders::customers_of_agent(user))),
+        Visibility::CreatedByKey(_) => Condition::all().add(Expr::cust("1 = 0")),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod refresh_tokens;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;
+pub mod work_orders;
 
 pub use db::{Database, begin_write, connect, migrate_down, migrate_up};
 pub use error::StoreError;

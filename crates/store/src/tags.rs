@@ -191,7 +191,13 @@ fn usage_query(visibility: Visibility) -> sea_orm::sea_query::SelectStatement {
         Visibility::OwnedBy(user) => {
             count.and_where(Expr::col((customers.clone(), Alias::new("owner_id"))).eq(user));
         }
-        Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => {
+        Visibility::AssignedTo(user) => {
+            count.and_where(
+                Expr::col((customers.clone(), Alias::new("id")))
+                    .in_subquery(crate::work_orders::customers_of_agent(user)),
+            );
+        }
+        Visibility::CreatedByKey(_) => {
             count.and_where(Expr::cust("1 = 0"));
         }
     }

@@ -106,6 +106,7 @@ async fn demo_data_shows_a_pipeline_in_every_stage() {
             customers: 200,
             leads: 1200,
             deals: 400,
+            work_orders: 150,
         },
         11,
     )
@@ -121,6 +122,40 @@ async fn demo_data_shows_a_pipeline_in_every_stage() {
     )
     .await;
     assert_eq!(rules["items"].as_array().unwrap().len(), 3);
+
+    // A service desk with work orders in every state, some late and escalated.
+    let orders = all(&app, &manager.token, "/api/v1/work-orders").await;
+    assert_eq!(orders.len(), 150);
+    for status in [
+        "new",
+        "assigned",
+        "in_progress",
+        "resolved",
+        "closed",
+        "cancelled",
+    ] {
+        assert!(orders.iter().any(|o| o["status"] == status), "{status}");
+    }
+    assert!(
+        orders
+            .iter()
+            .any(|o| o["breached"] == true && o["escalated_to"].is_string())
+    );
+    assert!(
+        orders
+            .iter()
+            .filter(|o| o["status"] == "closed")
+            .all(|o| o["visit"]["satisfaction"].is_i64())
+    );
+    let calendar = json(
+        app.as_user(Method::GET, "/api/v1/work-calendar", &manager.token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(calendar["calendar"]["holidays"].as_array().unwrap().len() > 30);
 
     let leads = all(&app, &manager.token, "/api/v1/leads").await;
     assert_eq!(leads.len(), 1200);

@@ -17,3 +17,4 @@ mod openapi;
 mod reference;
 mod service;
 mod users;
+mod work_orders;

@@ -3,7 +3,8 @@
 //! new endpoint has to state who may call it.
 //!
 //! The fixture customer belongs to the `sales` caller, so `sales` sees it and `service`
-//! (who has no work orders) does not: 404, never 403, for anything that reveals it.
+//! (whose work orders are all for a second customer) does not: 404, never 403, for anything
+//! that reveals it. `service` is the only agent, so every work order is assigned to them.
 
 use std::collections::BTreeSet;
 
@@ -44,6 +45,10 @@ enum Target {
     Deal,
     FreshDeal,
     ClosedDeal,
+    WorkOrder,
+    FreshWorkOrder,
+    StartedWorkOrder,
+    ResolvedWorkOrder,
 }
 
 struct Case {
@@ -85,6 +90,18 @@ const IMPORT: &str = r#"{"leads": [{"source": "fair", "company_name": "矩阵导
 const CONVERT: &str = r#"{"customer": {"uscc": "{uscc}", "industry_code": "C35", "contact_title": "经理"},
     "opportunity": {"amount": "1000.00", "expected_close_date": "2027-01-31", "probability": 30}}"#;
 const NEW_DEAL: &str = r#"{"customer_id": "{customer}", "name": "矩阵商机", "amount": "1000.00", "expected_close_date": "2027-01-31", "probability": 30}"#;
+
+const NEW_ORDER: &str = r#"{"customer_id": "{customer2}", "title": "矩阵工单{unique}", "description": "设备报警", "category": "repair", "severity": "normal", "channel": "phone"}"#;
+const SLA: &str = r#"{"targets": {
+    "strategic": {"critical": {"response_minutes": 30, "resolution_minutes": 240, "clock": "calendar"}, "high": {"response_minutes": 60, "resolution_minutes": 480, "clock": "business"},
+                  "normal": {"response_minutes": 120, "resolution_minutes": 960, "clock": "business"}, "low": {"response_minutes": 240, "resolution_minutes": 1440, "clock": "business"}},
+    "key": {"critical": {"response_minutes": 60, "resolution_minutes": 480, "clock": "calendar"}, "high": {"response_minutes": 120, "resolution_minutes": 960, "clock": "business"},
+            "normal": {"response_minutes": 240, "resolution_minutes": 1440, "clock": "business"}, "low": {"response_minutes": 480, "resolution_minutes": 2400, "clock": "business"}},
+    "ordinary": {"critical": {"response_minutes": 120, "resolution_minutes": 1440, "clock": "calendar"}, "high": {"response_minutes": 240, "resolution_minutes": 1440, "clock": "business"},
+                 "normal": {"response_minutes": 480, "resolution_minutes": 2400, "clock": "business"}, "low": {"response_minutes": 960, "resolution_minutes": 4800, "clock": "business"}}},
+    "assignment": "least_loaded"}"#;
+const CALENDAR: &str = r#"{"utc_offset": "+08:00", "working_hours": [{"start": "09:00", "end": "12:00"}, {"start": "13:00", "end": "18:00"}],
+    "working_weekdays": [1, 2, 3, 4, 5], "holidays": [{"date": "2026-10-01", "name": "国庆节"}], "makeup_workdays": [{"date": "2026-10-10", "name": "国庆节调休"}]}"#;
 
 #[rustfmt::skip]
 const MATRIX: &[Case] = &[
@@ -169,6 +186,25 @@ const MATRIX: &[Case] = &[
     case("GET",    "/api/v1/opportunities/{id}/stages", Deal,            [401, 403, 200, 200, 200, 403], Option::None),
     case("GET",    "/api/v1/opportunities/{id}/history", Deal,           [401, 403, 200, 200, 200, 403], Option::None),
     case("GET",    "/api/v1/reports/forecast",          None,            [401, 403, 200, 200, 200, 403], Option::None),
+    // The work orders are for the rep's second customer and assigned to the one agent.
+    case("GET",    "/api/v1/work-orders",               None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/work-orders",               None,            [401, 403, 201, 201, 201, 201], Some(NEW_ORDER)),
+    case("GET",    "/api/v1/work-orders/{id}",          WorkOrder,       [401, 403, 200, 200, 200, 200], Option::None),
+    // Without If-Match: 428 shows the caller got past authorization and visibility.
+    case("PATCH",  "/api/v1/work-orders/{id}",          WorkOrder,       [401, 403, 428, 428, 403, 428], Some(r#"{"title": "工单{unique}"}"#)),
+    case("POST",   "/api/v1/work-orders/{id}/assign",   FreshWorkOrder,  [401, 403, 200, 200, 403, 403], Some(r#"{"assignee_id": "{agent}"}"#)),
+    case("POST",   "/api/v1/work-orders/{id}/start",    FreshWorkOrder,  [401, 403, 200, 200, 403, 200], Some("{}")),
+    case("POST",   "/api/v1/work-orders/{id}/resolve",  StartedWorkOrder, [401, 403, 200, 200, 403, 200], Some(r#"{"resolution": "已更换部件"}"#)),
+    case("POST",   "/api/v1/work-orders/{id}/close",    ResolvedWorkOrder, [401, 403, 200, 200, 403, 200], Some(r#"{"satisfaction": 5, "comment": "满意"}"#)),
+    case("POST",   "/api/v1/work-orders/{id}/cancel",   FreshWorkOrder,  [401, 403, 200, 200, 403, 200], Some(r#"{"reason": "重复报修"}"#)),
+    case("POST",   "/api/v1/work-orders/{id}/reopen",   ResolvedWorkOrder, [401, 403, 200, 200, 403, 200], Some(r#"{"reason": "问题复现"}"#)),
+    case("GET",    "/api/v1/work-orders/{id}/notes",    WorkOrder,       [401, 403, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/work-orders/{id}/notes",    WorkOrder,       [401, 403, 201, 201, 201, 201], Some(r#"{"body": "已联系客户{unique}"}"#)),
+    case("GET",    "/api/v1/work-orders/{id}/history",  WorkOrder,       [401, 403, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/sla-policy",                None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("PUT",    "/api/v1/sla-policy",                None,            [401, 403, 200, 200, 403, 403], Some(SLA)),
+    case("GET",    "/api/v1/work-calendar",             None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("PUT",    "/api/v1/work-calendar",             None,            [401, 403, 200, 403, 403, 403], Some(CALENDAR)),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {
@@ -205,6 +241,9 @@ fn every_documented_route_is_in_the_matrix() {
 struct Fixtures {
     admin: TestUser,
     sales: TestUser,
+    agent: String,
+    customer2: String,
+    work_order: String,
     lead: String,
     rule: String,
     deal: String,
@@ -295,6 +334,20 @@ async fn new_deal(app: &TestApp, token: &str, customer: &str) -> String {
         .to_owned()
 }
 
+async fn new_order(app: &TestApp, token: &str, customer: &str) -> String {
+    post_json(
+        app,
+        token,
+        "/api/v1/work-orders",
+        json!({"customer_id": customer, "title": "矩阵工单", "description": "设备报警",
+               "category": "repair", "severity": "normal", "channel": "phone"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 impl Fixtures {
     async fn target(&self, app: &TestApp, target: Target) -> String {
         let unique = uuid::Uuid::now_v7().simple().to_string();
@@ -350,6 +403,23 @@ impl Fixtures {
                     json!({"reason": "矩阵"}),
                 )
                 .await;
+                id
+            }
+            WorkOrder => self.work_order.clone(),
+            FreshWorkOrder => new_order(app, &self.admin.token, &self.customer2).await,
+            StartedWorkOrder | ResolvedWorkOrder => {
+                let id = new_order(app, &self.admin.token, &self.customer2).await;
+                let path = format!("/api/v1/work-orders/{id}");
+                post_json(app, &self.admin.token, &format!("{path}/start"), json!({})).await;
+                if target == ResolvedWorkOrder {
+                    post_json(
+                        app,
+                        &self.admin.token,
+                        &format!("{path}/resolve"),
+                        json!({"resolution": "已处理"}),
+                    )
+                    .await;
+                }
                 id
             }
             FreshTag => post_json(
@@ -408,7 +478,17 @@ async fn every_route_answers_each_caller_as_expected() {
         .create_customer(&sales.token, &customer_body("矩阵客户有限公司"))
         .await;
     let customer_id = customer["id"].as_str().unwrap().to_owned();
+    let customer2 = app
+        .create_customer(&sales.token, &customer_body("矩阵服务客户有限公司"))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let work_order = new_order(&app, &admin.token, &customer2).await;
     let fixtures = Fixtures {
+        agent: service.id.to_string(),
+        work_order,
+        customer2,
         user: target_user.to_string(),
         contact: customer["contacts"][0]["id"].as_str().unwrap().to_owned(),
         attachment: upload(&app, &sales.token, &customer_id).await,
@@ -451,7 +531,9 @@ async fn every_route_answers_each_caller_as_expected() {
                     .replace("{login}", &login_name)
                     .replace("{password}", PASSWORD)
                     .replace("{user}", &fixtures.user)
-                    .replace("{customer}", &fixtures.customer);
+                    .replace("{customer}", &fixtures.customer)
+                    .replace("{customer2}", &fixtures.customer2)
+                    .replace("{agent}", &fixtures.agent);
                 if body.contains("{fresh_customer}") {
                     body = body.replace(
                         "{fresh_customer}",

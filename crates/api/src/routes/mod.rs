@@ -15,9 +15,11 @@ pub mod opportunities;
 pub mod reference;
 pub mod reports;
 pub mod service;
+pub mod service_policy;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;
+pub mod work_orders;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
@@ -122,7 +124,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(opportunities::reopen_opportunity)
                 .service(opportunities::list_opportunity_stages)
                 .service(opportunities::list_opportunity_history)
-                .service(reports::get_forecast),
+                .service(reports::get_forecast)
+                .service(work_orders::list_work_orders)
+                .service(work_orders::create_work_order)
+                .service(work_orders::get_work_order)
+                .service(work_orders::update_work_order)
+                .service(work_orders::assign_work_order)
+                .service(work_orders::start_work_order)
+                .service(work_orders::resolve_work_order)
+                .service(work_orders::close_work_order)
+                .service(work_orders::cancel_work_order)
+                .service(work_orders::reopen_work_order)
+                .service(work_orders::list_work_order_notes)
+                .service(work_orders::add_work_order_note)
+                .service(work_orders::list_work_order_history)
+                .service(service_policy::get_sla_policy)
+                .service(service_policy::put_sla_policy)
+                .service(service_policy::get_work_calendar)
+                .service(service_policy::put_work_calendar),
         );
 }
 

@@ -986,8 +986,8 @@ pub struct MergeRequest {
 }
 
 /// Merges another customer into this one (managers and admins), in one transaction: the
-/// source's contacts (as non-primary), tags, attachments and history move to the survivor,
-/// and the source is archived.
+/// source's contacts (as non-primary), tags, attachments, deals, work orders and history
+/// move to the survivor, and the source is archived.
 pub async fn merge(
     ctx: &Ctx,
     caller: &Caller,
@@ -1009,6 +1009,7 @@ pub async fn merge(
     contacts::move_all(&tx, source.id, survivor.id).await?;
     tags::move_all(&tx, source.id, survivor.id).await?;
     let moved_deals = crm_store::opportunities::move_all(&tx, source.id, survivor.id).await?;
+    let moved_orders = crm_store::work_orders::move_all(&tx, source.id, survivor.id).await?;
     crm_store::leads::move_customer(&tx, source.id, survivor.id).await?;
     audit::move_all(&tx, CUSTOMER.as_str(), source.id, survivor.id).await?;
     let version = source.version;
@@ -1040,7 +1041,8 @@ pub async fn merge(
         json!({"merged_from": {"from": null, "to": source.id},
                "contacts_moved": {"from": 0, "to": moved_contacts},
                "attachments_moved": {"from": 0, "to": moved_attachments},
-               "opportunities_moved": {"from": 0, "to": moved_deals}}),
+               "opportunities_moved": {"from": 0, "to": moved_deals},
+               "work_orders_moved": {"from": 0, "to": moved_orders}}),
         &customer,
     )?;
     journal.commit(tx, caller).await?;
@@ -1062,6 +1064,11 @@ pub async fn purge(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<(), AppError>
     contacts::delete_for_customer(&tx, row.id).await?;
     tags::set_for_customer(&tx, row.id, &[]).await?;
     audit::delete_for(&tx, CUSTOMER.as_str(), row.id).await?;
+    // Work orders keep their numbers, kinds and times for the service figures; their texts
+    // and change logs, which may name people, go.
+    for order in crm_store::work_orders::purge_customer(&tx, row.id).await? {
+        audit::delete_for(&tx, EntityType::WorkOrder.as_str(), order).await?;
+    }
     let version = row.version;
     let now = Utc::now();
     row.needs = None;
