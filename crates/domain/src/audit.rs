@@ -266,6 +266,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_action_and_event_is_documented() {
+        let doc = include_str!("../../../docs/API.md");
+        for action in AuditAction::ALL {
+            assert!(
+                doc.contains(&format!("`{}`", action.as_str())),
+                "docs/API.md does not list the audit action `{}`",
+                action.as_str()
+            );
+        }
+        use AuditAction::*;
+        let work_order = [
+            Created, Updated, Assigned, Started, Resolved, Closed, Cancelled, Reopened, Breached,
+            Escalated, NoteAdded,
+        ];
+        for action in work_order {
+            let event = action.event(EntityType::WorkOrder);
+            assert!(doc.contains(&format!("`{event}`")), "{event}");
+        }
+        for entity in [EntityType::SlaPolicy, EntityType::WorkCalendar] {
+            let event = Updated.event(entity);
+            assert!(doc.contains(&format!("`{event}`")), "{event}");
+        }
+    }
+
+    #[test]
     fn names_are_unique_and_events_are_dotted() {
         let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
         names.sort_unstable();

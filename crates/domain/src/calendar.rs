@@ -39,7 +39,7 @@ pub struct CalendarDay {
     #[schema(example = "2026-10-01", format = Date)]
     pub date: String,
     /// What it is, 1–50 characters.
-    #[schema(example = "国庆节")]
+    #[schema(example = "国庆节", min_length = 1, max_length = 50)]
     pub name: String,
 }
 

@@ -172,10 +172,18 @@ pub struct NewWorkOrder {
     /// One of that customer's contacts.
     pub contact_id: Option<Uuid>,
     /// Short summary, 2–200 characters.
-    #[schema(example = "温控模块批量报警，产线停机")]
+    #[schema(
+        example = "温控模块批量报警，产线停机",
+        min_length = 2,
+        max_length = 200
+    )]
     pub title: String,
     /// What is wrong, 1–5000 characters.
-    #[schema(example = "客户二号产线的 12 台温控模块同时报过热，产线已停机。")]
+    #[schema(
+        example = "客户二号产线的 12 台温控模块同时报过热，产线已停机。",
+        min_length = 1,
+        max_length = 5000
+    )]
     pub description: String,
     /// What it is about.
     #[schema(value_type = Category)]
@@ -232,6 +240,7 @@ pub struct AssignWorkOrder {
 #[serde(deny_unknown_fields)]
 pub struct StartWorkOrder {
     /// An optional first note for the timeline, at most 2000 characters.
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -240,7 +249,11 @@ pub struct StartWorkOrder {
 #[serde(deny_unknown_fields)]
 pub struct ResolveWorkOrder {
     /// How it was solved, 1–2000 characters.
-    #[schema(example = "更换 12 台温控模块固件至 v3.2.1，现场测试通过")]
+    #[schema(
+        example = "更换 12 台温控模块固件至 v3.2.1，现场测试通过",
+        min_length = 1,
+        max_length = 2000
+    )]
     pub resolution: String,
 }
 
@@ -252,7 +265,11 @@ pub struct CloseWorkOrder {
     #[schema(example = 5, minimum = 1, maximum = 5)]
     pub satisfaction: i64,
     /// What the customer said, 1–1000 characters.
-    #[schema(example = "设备已恢复正常运行，客户对响应速度满意")]
+    #[schema(
+        example = "设备已恢复正常运行，客户对响应速度满意",
+        min_length = 1,
+        max_length = 1000
+    )]
     pub comment: String,
 }
 
@@ -261,7 +278,11 @@ pub struct CloseWorkOrder {
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Why, 1–500 characters.
-    #[schema(example = "客户来电确认问题已自行解决")]
+    #[schema(
+        example = "客户来电确认问题已自行解决",
+        min_length = 1,
+        max_length = 500
+    )]
     pub reason: String,
 }
 
@@ -416,6 +437,10 @@ pub struct Timeline {
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
     /// The note, 1–2000 characters.
-    #[schema(example = "已电话联系客户设备科王工，约定明早 9 点到场。")]
+    #[schema(
+        example = "已电话联系客户设备科王工，约定明早 9 点到场。",
+        min_length = 1,
+        max_length = 2000
+    )]
     pub body: String,
 }

@@ -479,7 +479,7 @@ pub async fn timeline(
 }
 
 /// Adds a progress note to a work order the caller can see (closed and cancelled ones too:
-/// a late remark belongs on the record).
+/// a late remark belongs on the record), unless its customer was purged.
 pub async fn add_note(
     ctx: &Ctx,
     caller: &Caller,
@@ -493,6 +493,8 @@ pub async fn add_note(
     let mut c = Checker::default();
     let text = c.text("body", &body.body, 1, 2000);
     c.finish()?;
+    // A purged customer's orders keep no texts; nothing new may bring them back.
+    customer_live(&tx, row.customer_id).await?;
     let note = entry_row(
         caller,
         row.id,
