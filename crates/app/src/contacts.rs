@@ -62,6 +62,30 @@ fn contact_json(c: &contacts::Model) -> serde_json::Value {
     serde_json::to_value(Contact::from(c.clone())).unwrap_or_default()
 }
 
+/// Fails `contact_id` unless it names one of `customer_id`'s contacts (for records that
+/// point at the person spoken to: work orders, communication records).
+pub(crate) async fn check_belongs(
+    conn: &impl ConnectionTrait,
+    c: &mut Checker,
+    customer_id: Uuid,
+    contact_id: Option<Uuid>,
+) -> Result<(), AppError> {
+    let Some(id) = contact_id else {
+        return Ok(());
+    };
+    let theirs = contacts::find(conn, id)
+        .await?
+        .is_some_and(|k| k.customer_id == customer_id);
+    if !theirs {
+        c.fail(
+            "contact_id",
+            "unknown_contact",
+            "must be a contact of this customer",
+        );
+    }
+    Ok(())
+}
+
 /// A customer's contacts, primary first.
 pub async fn list(ctx: &Ctx, caller: &Caller, customer_id: Uuid) -> Result<ContactList, AppError> {
     require(caller, Action::ReadCustomers)?;

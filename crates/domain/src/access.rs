@@ -146,6 +146,8 @@ pub enum Action {
     EditSlaPolicy,
     /// Change the work calendar.
     EditWorkCalendar,
+    /// Record contacts with the customers one can see, and read one's follow-ups due.
+    RecordActivity,
 }
 
 impl Action {
@@ -181,6 +183,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         WorkOnWorkOrder => matches!(role, Admin | Manager | Service),
         ManageWorkOrders | EditSlaPolicy => matches!(role, Admin | Manager),
         EditWorkCalendar => role == Admin,
+        RecordActivity => matches!(role, Admin | Manager | Sales),
     }
 }
 

@@ -31,6 +31,8 @@ pub enum EntityType {
     SlaPolicy,
     /// The work calendar.
     WorkCalendar,
+    /// A communication record.
+    Activity,
 }
 
 impl EntityType {
@@ -48,6 +50,7 @@ impl EntityType {
             Self::WorkOrder => "work_order",
             Self::SlaPolicy => "sla_policy",
             Self::WorkCalendar => "work_calendar",
+            Self::Activity => "activity",
         }
     }
 }

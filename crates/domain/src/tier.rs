@@ -61,6 +61,18 @@ pub struct TierPolicy {
     /// Lowest score of a key customer.
     #[schema(example = 45)]
     pub key_threshold: u32,
+    /// Days between follow-ups by tier (`GET /follow-ups/due`); defaults when left out.
+    #[serde(default)]
+    pub follow_up: crate::upkeep::FollowUpCadence,
+    /// Months without a won deal, a contract or a communication record after which a
+    /// customer is flagged at risk (1–60; default 12).
+    #[serde(default = "default_at_risk_months")]
+    #[schema(minimum = 1, maximum = 60, example = 12)]
+    pub at_risk_months: u32,
+}
+
+fn default_at_risk_months() -> u32 {
+    12
 }
 
 impl Default for TierPolicy {
@@ -73,6 +85,8 @@ impl Default for TierPolicy {
             cooperation_full_score_years: 10,
             strategic_threshold: 75,
             key_threshold: 45,
+            follow_up: crate::upkeep::FollowUpCadence::default(),
+            at_risk_months: default_at_risk_months(),
         }
     }
 }
@@ -111,6 +125,10 @@ impl TierPolicy {
         }
         if self.key_threshold >= self.strategic_threshold {
             out.push(("key_threshold", "must be below strategic_threshold"));
+        }
+        out.extend(self.follow_up.problems());
+        if !(1..=60).contains(&self.at_risk_months) {
+            out.push(("at_risk_months", "must be 1 to 60 months"));
         }
         out
     }

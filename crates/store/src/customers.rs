@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::access::Visibility;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use crate::StoreError;
@@ -42,6 +42,8 @@ pub struct Model {
     pub archived_at: Option<DateTime<Utc>>,
     pub purged_at: Option<DateTime<Utc>>,
     pub version: i32,
+    /// When the latest communication record says the customer was last contacted.
+    pub last_activity_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -164,6 +166,8 @@ pub async fn save(
     model.version = expected_version + 1;
     let mut active = ActiveModel::from(model.clone()).reset_all();
     active.id = sea_orm::ActiveValue::NotSet;
+    // Kept by communication records alone (`record_contact`), never from a stale read.
+    active.last_activity_at = sea_orm::ActiveValue::NotSet;
     let result = Entity::update_many()
         .set(active)
         .filter(Column::Id.eq(model.id))
@@ -457,6 +461,51 @@ pub async fn unpinned_page(
 }
 
 /// Sets a customer's computed tier and score (a new version of its representation).
+/// Notes that the customer was contacted at `at`, unless a later contact is known already.
+pub async fn record_contact(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    Entity::update_many()
+        .col_expr(Column::LastActivityAt, Expr::value(at))
+        .filter(Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(Column::LastActivityAt.is_null())
+                .add(Column::LastActivityAt.lt(at)),
+        )
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The live customers of `tier` the caller can see whose last contact (or, never contacted,
+/// their creation) was before `cutoff`: the longest waiting first, at most `limit`.
+pub async fn follow_ups_due(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    tier: &str,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let since = Expr::expr(Func::coalesce([
+        Expr::col(Column::LastActivityAt),
+        Expr::col(Column::CreatedAt),
+    ]));
+    Ok(Entity::find()
+        .filter(visible(visibility))
+        .filter(Column::ArchivedAt.is_null())
+        .filter(Column::CustomerType.ne("lost"))
+        .filter(Column::Tier.eq(tier))
+        .filter(since.clone().lt(cutoff))
+        .order_by_asc(since)
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
 pub async fn set_tier(
     conn: &impl ConnectionTrait,
     id: Uuid,

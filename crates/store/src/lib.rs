@@ -2,6 +2,7 @@
 //! running the migrations, and (in later modules) the entities and queries. Every query
 //! function takes `&impl ConnectionTrait` so that it composes inside a transaction.
 
+pub mod activities;
 pub mod api_keys;
 pub mod assignment_rules;
 pub mod attachments;

@@ -211,6 +211,21 @@ pub async fn find_visible(
         .await?)
 }
 
+/// The work order `id` if the caller can see it, locked until the transaction ends (on
+/// PostgreSQL; SQLite's write transactions are serial anyway), so that a move and the
+/// breach sweep take turns instead of failing each other.
+pub async fn find_for_update(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    visibility: Visibility,
+) -> Result<Option<Model>, StoreError> {
+    Ok(Entity::find_by_id(id)
+        .filter(visible(visibility))
+        .lock_exclusive()
+        .one(conn)
+        .await?)
+}
+
 /// The next number of the day `day` (`YYYYMMDD`), counted in the database so that every
 /// copy of the server draws from one sequence. Taken inside the creating transaction: on
 /// PostgreSQL the counter row stays locked until commit, so creations of one day queue

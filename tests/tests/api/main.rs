@@ -16,5 +16,6 @@ mod migrations;
 mod openapi;
 mod reference;
 mod service;
+mod upkeep;
 mod users;
 mod work_orders;

@@ -45,6 +45,7 @@ enum Target {
     Deal,
     FreshDeal,
     ClosedDeal,
+    Activity,
     WorkOrder,
     FreshWorkOrder,
     StartedWorkOrder,
@@ -205,6 +206,11 @@ const MATRIX: &[Case] = &[
     case("PUT",    "/api/v1/sla-policy",                None,            [401, 403, 200, 200, 403, 403], Some(SLA)),
     case("GET",    "/api/v1/work-calendar",             None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("PUT",    "/api/v1/work-calendar",             None,            [401, 403, 200, 403, 403, 403], Some(CALENDAR)),
+    case("GET",    "/api/v1/customers/{id}/activities", Customer,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("POST",   "/api/v1/customers/{id}/activities", Customer,        [401, 403, 201, 201, 201, 404], Some(r#"{"kind": "call", "summary": "电话回访{unique}"}"#)),
+    case("GET",    "/api/v1/activities",                None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/activities/{id}",           Activity,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("GET",    "/api/v1/follow-ups/due",            None,            [401, 403, 200, 200, 200, 403], Option::None),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {
@@ -242,6 +248,7 @@ struct Fixtures {
     admin: TestUser,
     sales: TestUser,
     agent: String,
+    activity: String,
     customer2: String,
     work_order: String,
     lead: String,
@@ -405,6 +412,7 @@ impl Fixtures {
                 .await;
                 id
             }
+            Activity => self.activity.clone(),
             WorkOrder => self.work_order.clone(),
             FreshWorkOrder => new_order(app, &self.admin.token, &self.customer2).await,
             StartedWorkOrder | ResolvedWorkOrder => {
@@ -485,7 +493,18 @@ async fn every_route_answers_each_caller_as_expected() {
         .unwrap()
         .to_owned();
     let work_order = new_order(&app, &admin.token, &customer2).await;
+    let activity = post_json(
+        &app,
+        &sales.token,
+        &format!("/api/v1/customers/{customer_id}/activities"),
+        json!({"kind": "visit", "summary": "矩阵拜访"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let fixtures = Fixtures {
+        activity,
         agent: service.id.to_string(),
         work_order,
         customer2,

@@ -38,41 +38,44 @@ async fn customer_history_moves_into_the_audit_log_and_back() {
     .unwrap()
     .id;
     let now = chrono::Utc::now();
-    let customer = crm_store::customers::insert(
-        db,
-        crm_store::customers::Model {
-            id: uuid::Uuid::now_v7(),
-            name: "历史迁移有限公司".to_owned(),
-            name_key: "历史迁移".to_owned(),
-            uscc: "91110000600037341L".to_owned(),
-            industry_code: "C35".to_owned(),
-            customer_type: "potential".to_owned(),
-            annual_budget: None,
-            needs: None,
-            scale: None,
-            source: None,
-            address: None,
-            phone: None,
-            region: "11".to_owned(),
-            owner_id: user,
-            cooperation_since: None,
-            influence: None,
-            referred_by: None,
-            tier: "ordinary".to_owned(),
-            tier_score: 0,
-            tier_pinned: false,
-            tier_reason: None,
-            created_by: user,
-            created_at: now,
-            updated_at: now,
-            archived_at: None,
-            purged_at: None,
-            version: 1,
-        },
-    )
-    .await
-    .unwrap()
-    .id;
+    // Written as the third migration left the table: without the columns added later.
+    let row = crm_store::customers::Model {
+        id: uuid::Uuid::now_v7(),
+        name: "历史迁移有限公司".to_owned(),
+        name_key: "历史迁移".to_owned(),
+        uscc: "91110000600037341L".to_owned(),
+        industry_code: "C35".to_owned(),
+        customer_type: "potential".to_owned(),
+        annual_budget: None,
+        needs: None,
+        scale: None,
+        source: None,
+        address: None,
+        phone: None,
+        region: "11".to_owned(),
+        owner_id: user,
+        cooperation_since: None,
+        influence: None,
+        referred_by: None,
+        tier: "ordinary".to_owned(),
+        tier_score: 0,
+        tier_pinned: false,
+        tier_reason: None,
+        created_by: user,
+        created_at: now,
+        updated_at: now,
+        archived_at: None,
+        purged_at: None,
+        version: 1,
+        last_activity_at: None,
+    };
+    let customer = row.id;
+    let mut active = crm_store::customers::ActiveModel::from(row);
+    active.last_activity_at = sea_orm::ActiveValue::NotSet;
+    <crm_store::customers::Entity as sea_orm::EntityTrait>::insert(active)
+        .exec_without_returning(db)
+        .await
+        .unwrap();
     let entry = uuid::Uuid::now_v7();
     let exec = |sql: &str, values: Vec<sea_orm::Value>| {
         db.execute_raw(Statement::from_sql_and_values(backend, sql, values))

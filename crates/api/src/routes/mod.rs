@@ -2,6 +2,7 @@
 //! from the OpenAPI document, and the fallback answers 404 or 405 (with `Allow`) by matching
 //! the request against that same document.
 
+pub mod activities;
 pub mod api_keys;
 pub mod assignment_rules;
 pub mod attachments;
@@ -141,7 +142,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(service_policy::get_sla_policy)
                 .service(service_policy::put_sla_policy)
                 .service(service_policy::get_work_calendar)
-                .service(service_policy::put_work_calendar),
+                .service(service_policy::put_work_calendar)
+                .service(activities::list_customer_activities)
+                .service(activities::create_activity)
+                .service(activities::list_activities)
+                .service(activities::get_activity)
+                .service(activities::list_follow_ups_due),
         );
 }
 

@@ -479,6 +479,7 @@ pub fn check_new(c: &mut Checker, body: &NewCustomer, today: NaiveDate) -> custo
         archived_at: None,
         purged_at: None,
         version: 1,
+        last_activity_at: None,
     }
 }
 

@@ -1010,6 +1010,10 @@ pub async fn merge(
     tags::move_all(&tx, source.id, survivor.id).await?;
     let moved_deals = crm_store::opportunities::move_all(&tx, source.id, survivor.id).await?;
     let moved_orders = crm_store::work_orders::move_all(&tx, source.id, survivor.id).await?;
+    let moved_activities = crm_store::activities::move_all(&tx, source.id, survivor.id).await?;
+    if let Some(at) = source.last_activity_at {
+        customers::record_contact(&tx, survivor.id, at).await?;
+    }
     crm_store::leads::move_customer(&tx, source.id, survivor.id).await?;
     audit::move_all(&tx, CUSTOMER.as_str(), source.id, survivor.id).await?;
     let version = source.version;
@@ -1042,7 +1046,8 @@ pub async fn merge(
                "contacts_moved": {"from": 0, "to": moved_contacts},
                "attachments_moved": {"from": 0, "to": moved_attachments},
                "opportunities_moved": {"from": 0, "to": moved_deals},
-               "work_orders_moved": {"from": 0, "to": moved_orders}}),
+               "work_orders_moved": {"from": 0, "to": moved_orders},
+               "activities_moved": {"from": 0, "to": moved_activities}}),
         &customer,
     )?;
     journal.commit(tx, caller).await?;
@@ -1068,6 +1073,9 @@ pub async fn purge(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<(), AppError>
     // and change logs, which may name people, go.
     for order in crm_store::work_orders::purge_customer(&tx, row.id).await? {
         audit::delete_for(&tx, EntityType::WorkOrder.as_str(), order).await?;
+    }
+    for record in crm_store::activities::delete_for_customer(&tx, row.id).await? {
+        audit::delete_for(&tx, EntityType::Activity.as_str(), record).await?;
     }
     let version = row.version;
     let now = Utc::now();

@@ -21,7 +21,7 @@ use crm_domain::work_order::{
     self as rules, Candidate, Category, Channel, Severity, WorkOrderEvent, WorkOrderStatus,
 };
 use crm_store::work_orders::{self, entry};
-use crm_store::{ConnectionTrait, contacts, customers, users};
+use crm_store::{ConnectionTrait, customers, users};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -45,6 +45,17 @@ const VOLATILE: [&str; 5] = [
 ];
 /// Most agents (or managers) considered when choosing one.
 const MAX_CANDIDATES: u64 = 10_000;
+
+/// The order `id` if the caller can see it, locked for a change; 404 otherwise.
+async fn for_update(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<work_orders::Model, AppError> {
+    work_orders::find_for_update(conn, id, caller.visibility())
+        .await?
+        .ok_or(AppError::NotFound)
+}
 
 /// The order `id` if the caller can see it; 404 otherwise.
 async fn visible(
@@ -175,29 +186,6 @@ pub(crate) async fn escalation_manager(
     Ok(None)
 }
 
-/// The contact must be one of the customer's.
-async fn check_contact(
-    conn: &impl ConnectionTrait,
-    c: &mut Checker,
-    customer_id: Uuid,
-    contact_id: Option<Uuid>,
-) -> Result<(), AppError> {
-    let Some(id) = contact_id else {
-        return Ok(());
-    };
-    let theirs = contacts::find(conn, id)
-        .await?
-        .is_some_and(|k| k.customer_id == customer_id);
-    if !theirs {
-        c.fail(
-            "contact_id",
-            "unknown_contact",
-            "must be a contact of this work order's customer",
-        );
-    }
-    Ok(())
-}
-
 /// Stamps the deadlines of an order of `tier` and `severity` opened at `opened`.
 fn stamp(
     row: &mut work_orders::Model,
@@ -281,7 +269,9 @@ async fn open(
     let tx = ctx.begin().await?;
     let customer = customers::find_visible(&tx, body.customer_id, caller.visibility()).await?;
     match &customer {
-        Some(customer) => check_contact(&tx, &mut c, customer.id, body.contact_id).await?,
+        Some(customer) => {
+            crate::contacts::check_belongs(&tx, &mut c, customer.id, body.contact_id).await?
+        }
         None => c.fail(
             "customer_id",
             "unknown_customer",
@@ -582,7 +572,7 @@ pub async fn update(
 ) -> Result<WorkOrder, AppError> {
     require(caller, Action::WorkOnWorkOrder)?;
     let tx = ctx.begin().await?;
-    let current = visible(&tx, caller, id).await?;
+    let current = for_update(&tx, caller, id).await?;
     ensure_worker(caller, &current)?;
     if_match.require(current.version)?;
     let patch = patch.take()?;
@@ -626,7 +616,7 @@ pub async fn update(
         None => {}
     }
     if let Some(contact) = patch.contact_id {
-        check_contact(&tx, &mut c, current.customer_id, contact).await?;
+        crate::contacts::check_belongs(&tx, &mut c, current.customer_id, contact).await?;
         row.contact_id = contact;
     }
     c.finish()?;
@@ -669,7 +659,7 @@ async fn act<T>(
     apply: impl Apply<T>,
 ) -> Result<WorkOrder, AppError> {
     let tx = ctx.begin().await?;
-    let current = visible(&tx, caller, id).await?;
+    let current = for_update(&tx, caller, id).await?;
     if event != WorkOrderEvent::Assign {
         ensure_worker(caller, &current)?;
     }

@@ -48,7 +48,7 @@ pub async fn sweep(ctx: &Ctx) -> Result<u64, AppError> {
 async fn breach(ctx: &Ctx, id: Uuid, now: DateTime<Utc>) -> Result<bool, AppError> {
     let caller = Caller::System;
     let tx = ctx.begin().await?;
-    let Some(current) = work_orders::find_visible(&tx, id, Visibility::All).await? else {
+    let Some(current) = work_orders::find_for_update(&tx, id, Visibility::All).await? else {
         return Ok(false);
     };
     if !status(&current).is_open() {
