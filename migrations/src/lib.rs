@@ -13,6 +13,7 @@ mod m20261123_000005_audit_outbox;
 mod m20261123_000006_leads_deals;
 mod m20261130_000007_work_orders;
 mod m20261130_000008_activities;
+mod m20261130_000009_contracts;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_leads_deals::Migration),
             Box::new(m20261130_000007_work_orders::Migration),
             Box::new(m20261130_000008_activities::Migration),
+            Box::new(m20261130_000009_contracts::Migration),
         ]
     }
 }

@@ -51,6 +51,10 @@ pub enum ErrorCode {
     LastAdmin,
     /// 409: another tag has this name; `existing_id` names it.
     DuplicateTag,
+    /// 409: another contract has this number.
+    DuplicateContractNumber,
+    /// 409: the contract was renewed already; `existing_id` names its successor.
+    AlreadyRenewed,
     /// 409: the record's state does not allow this move; `allowed` lists what is.
     IllegalTransition,
     /// 409: the record changed while the request was processed; read it again and retry.
@@ -77,7 +81,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::BadRequest,
         Self::MalformedJson,
         Self::InvalidParameter,
@@ -95,6 +99,8 @@ impl ErrorCode {
         Self::DuplicateUsername,
         Self::LastAdmin,
         Self::DuplicateTag,
+        Self::DuplicateContractNumber,
+        Self::AlreadyRenewed,
         Self::IllegalTransition,
         Self::StaleVersion,
         Self::IdempotencyInFlight,
@@ -128,6 +134,8 @@ impl ErrorCode {
             | Self::DuplicateUsername
             | Self::LastAdmin
             | Self::DuplicateTag
+            | Self::DuplicateContractNumber
+            | Self::AlreadyRenewed
             | Self::IllegalTransition
             | Self::StaleVersion
             | Self::IdempotencyInFlight => 409,
@@ -162,6 +170,8 @@ impl ErrorCode {
             Self::DuplicateUsername => "duplicate_username",
             Self::LastAdmin => "last_admin",
             Self::DuplicateTag => "duplicate_tag",
+            Self::DuplicateContractNumber => "duplicate_contract_number",
+            Self::AlreadyRenewed => "already_renewed",
             Self::IllegalTransition => "illegal_transition",
             Self::StaleVersion => "stale_version",
             Self::IdempotencyInFlight => "idempotency_in_flight",
@@ -187,6 +197,8 @@ impl ErrorCode {
             RuleViolation::DuplicateUsername { .. } => Self::DuplicateUsername,
             RuleViolation::LastAdmin => Self::LastAdmin,
             RuleViolation::DuplicateTag { .. } => Self::DuplicateTag,
+            RuleViolation::DuplicateContractNumber { .. } => Self::DuplicateContractNumber,
+            RuleViolation::AlreadyRenewed { .. } => Self::AlreadyRenewed,
             RuleViolation::IllegalTransition { .. } => Self::IllegalTransition,
             RuleViolation::StaleVersion => Self::StaleVersion,
         }

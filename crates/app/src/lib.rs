@@ -16,6 +16,7 @@ pub mod auth;
 pub mod check;
 pub mod contacts;
 pub mod context;
+pub mod contracts;
 pub mod customers;
 pub mod error;
 pub mod events;

@@ -148,6 +148,8 @@ pub enum Action {
     EditWorkCalendar,
     /// Record contacts with the customers one can see, and read one's follow-ups due.
     RecordActivity,
+    /// Add and renew the contracts of the customers one can see.
+    EditContract,
 }
 
 impl Action {
@@ -183,7 +185,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         WorkOnWorkOrder => matches!(role, Admin | Manager | Service),
         ManageWorkOrders | EditSlaPolicy => matches!(role, Admin | Manager),
         EditWorkCalendar => role == Admin,
-        RecordActivity => matches!(role, Admin | Manager | Sales),
+        RecordActivity | EditContract => matches!(role, Admin | Manager | Sales),
     }
 }
 

@@ -33,6 +33,8 @@ pub enum EntityType {
     WorkCalendar,
     /// A communication record.
     Activity,
+    /// A contract.
+    Contract,
 }
 
 impl EntityType {
@@ -51,6 +53,7 @@ impl EntityType {
             Self::SlaPolicy => "sla_policy",
             Self::WorkCalendar => "work_calendar",
             Self::Activity => "activity",
+            Self::Contract => "contract",
         }
     }
 }
@@ -135,11 +138,13 @@ pub enum AuditAction {
     Escalated,
     /// A progress note was added to a work order.
     NoteAdded,
+    /// A contract was renewed by a successor.
+    Renewed,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 38] = [
+    pub const ALL: [AuditAction; 39] = [
         Self::Created,
         Self::Updated,
         Self::OwnerChanged,
@@ -178,6 +183,7 @@ impl AuditAction {
         Self::Breached,
         Self::Escalated,
         Self::NoteAdded,
+        Self::Renewed,
     ];
 
     /// The name as stored and sent.
@@ -221,6 +227,7 @@ impl AuditAction {
             Self::Breached => "breached",
             Self::Escalated => "escalated",
             Self::NoteAdded => "note_added",
+            Self::Renewed => "renewed",
         }
     }
 
@@ -258,6 +265,7 @@ impl AuditAction {
                 | Self::Escalated
                 | Self::NoteAdded,
             ) => self.as_str(),
+            (EntityType::Contract, Self::Renewed) => "renewed",
             _ => "updated",
         };
         format!("{}.{name}", entity.as_str())

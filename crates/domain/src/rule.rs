@@ -40,6 +40,18 @@ pub enum RuleViolation {
         /// The other tag.
         existing_id: Option<Uuid>,
     },
+    /// Another contract has this number.
+    #[error("A contract with this number exists.")]
+    DuplicateContractNumber {
+        /// The other contract, when the caller may see it.
+        existing_id: Option<Uuid>,
+    },
+    /// The contract was renewed already.
+    #[error("This contract was renewed already.")]
+    AlreadyRenewed {
+        /// Its successor, when the caller may see it.
+        existing_id: Option<Uuid>,
+    },
     /// The record's state does not allow this move.
     #[error("This change is not allowed from state `{from}`; allowed: {}.", allowed_list(.allowed))]
     IllegalTransition {
@@ -73,6 +85,8 @@ impl RuleViolation {
             Self::DuplicateUsername { .. } => "duplicate_username",
             Self::LastAdmin => "last_admin",
             Self::DuplicateTag { .. } => "duplicate_tag",
+            Self::DuplicateContractNumber { .. } => "duplicate_contract_number",
+            Self::AlreadyRenewed { .. } => "already_renewed",
             Self::IllegalTransition { .. } => "illegal_transition",
             Self::StaleVersion => "stale_version",
         }
@@ -83,6 +97,8 @@ impl RuleViolation {
         match self {
             Self::DuplicateUscc { existing_id }
             | Self::DuplicateTag { existing_id }
+            | Self::DuplicateContractNumber { existing_id }
+            | Self::AlreadyRenewed { existing_id }
             | Self::DuplicateUsername { existing_id } => *existing_id,
             _ => None,
         }

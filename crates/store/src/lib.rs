@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod bulk;
 pub mod contacts;
+pub mod contracts;
 pub mod customers;
 pub mod db;
 pub mod error;

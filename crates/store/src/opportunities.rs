@@ -211,9 +211,10 @@ struct Volume {
     fen: i64,
 }
 
-/// The annual purchase volume of each customer that has ever won a deal: Σ amount of the
-/// deals it won on or after `since` (0 when none recently). Customers that never won a
-/// deal are absent: their declared budget stands in for it.
+/// The annual purchase volume of each customer that has ever won a deal or signed a
+/// contract of its own: Σ amount of the deals it won on or after `since`, plus the contracts
+/// not tied to a deal signed on or after `since` (0 when none recently). Customers with
+/// neither are absent: their declared budget stands in for it.
 pub async fn purchase_volumes(
     conn: &impl ConnectionTrait,
     customer_ids: &[Uuid],
@@ -248,6 +249,9 @@ pub async fn purchase_volumes(
             .all(conn)
             .await?;
         out.extend(rows.into_iter().map(|r| (r.customer_id, r.fen)));
+    }
+    for (customer, fen) in crate::contracts::purchase_volumes(conn, customer_ids, since).await? {
+        *out.entry(customer).or_insert(0) += fen;
     }
     Ok(out)
 }

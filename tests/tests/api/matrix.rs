@@ -46,6 +46,8 @@ enum Target {
     FreshDeal,
     ClosedDeal,
     Activity,
+    Contract,
+    FreshContract,
     WorkOrder,
     FreshWorkOrder,
     StartedWorkOrder,
@@ -211,6 +213,12 @@ const MATRIX: &[Case] = &[
     case("GET",    "/api/v1/activities",                None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("GET",    "/api/v1/activities/{id}",           Activity,        [401, 403, 200, 200, 200, 404], Option::None),
     case("GET",    "/api/v1/follow-ups/due",            None,            [401, 403, 200, 200, 200, 403], Option::None),
+    case("GET",    "/api/v1/contracts",                 None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/contracts",                 None,            [401, 403, 201, 201, 201, 403],
+         Some(r#"{"customer_id": "{customer}", "number": "HT-{unique}", "amount": "1000.00", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}"#)),
+    case("GET",    "/api/v1/contracts/{id}",            Contract,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("POST",   "/api/v1/contracts/{id}/renew",      FreshContract,   [401, 403, 201, 201, 201, 404],
+         Some(r#"{"number": "XQ-{unique}", "amount": "1000.00", "ends_on": "2027-12-31"}"#)),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {
@@ -249,6 +257,7 @@ struct Fixtures {
     sales: TestUser,
     agent: String,
     activity: String,
+    contract: String,
     customer2: String,
     work_order: String,
     lead: String,
@@ -341,6 +350,21 @@ async fn new_deal(app: &TestApp, token: &str, customer: &str) -> String {
         .to_owned()
 }
 
+async fn new_contract(app: &TestApp, token: &str, customer: &str) -> String {
+    let number = format!("HT-{}", uuid::Uuid::now_v7().simple());
+    post_json(
+        app,
+        token,
+        "/api/v1/contracts",
+        json!({"customer_id": customer, "number": number, "amount": "5000.00",
+               "starts_on": "2026-01-01", "ends_on": "2026-12-31"}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn new_order(app: &TestApp, token: &str, customer: &str) -> String {
     post_json(
         app,
@@ -413,6 +437,8 @@ impl Fixtures {
                 id
             }
             Activity => self.activity.clone(),
+            Contract => self.contract.clone(),
+            FreshContract => new_contract(app, &self.sales.token, &self.customer).await,
             WorkOrder => self.work_order.clone(),
             FreshWorkOrder => new_order(app, &self.admin.token, &self.customer2).await,
             StartedWorkOrder | ResolvedWorkOrder => {
@@ -503,8 +529,10 @@ async fn every_route_answers_each_caller_as_expected() {
         .as_str()
         .unwrap()
         .to_owned();
+    let contract = new_contract(&app, &sales.token, &customer_id).await;
     let fixtures = Fixtures {
         activity,
+        contract,
         agent: service.id.to_string(),
         work_order,
         customer2,

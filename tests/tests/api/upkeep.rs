@@ -257,3 +257,211 @@ async fn bad_records_are_refused_whole() {
     let due = get(&app, &rep.token, "/api/v1/follow-ups/due").await;
     assert_eq!(due["items"], json!([]));
 }
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+    app.as_user(Method::POST, path, token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn contract(customer: &str, number: &str, starts: &str, ends: &str, amount: &str) -> Value {
+    json!({"customer_id": customer, "number": number, "amount": amount,
+           "starts_on": starts, "ends_on": ends})
+}
+
+#[tokio::test]
+async fn contracts_are_renewed_once_and_count_towards_the_customer() {
+    let app = TestApp::spawn().await;
+    let rep = app.user(Role::Sales).await;
+    let other = app.user(Role::Sales).await;
+    let created = app
+        .create_customer(&rep.token, &customer_body("佛山顺德家电配件有限公司"))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["customer_type"], "potential");
+    let today = Utc::now().date_naive();
+    let ends_soon = (today + Duration::days(60)).to_string();
+    let start = (today - Duration::days(300)).to_string();
+
+    // A contract of its own makes a paying customer whose volume counts it.
+    let first = json(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/contracts",
+            contract(id, "HT-2026-0001", &start, &ends_soon, "6000000"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(first["status"], "active");
+    assert_eq!(first["amount"], "6000000.00");
+    assert_eq!(first["days_to_end"], 60);
+    let customer = get(&app, &rep.token, &format!("/api/v1/customers/{id}")).await;
+    assert_eq!(customer["customer_type"], "customer");
+    let score = customer["tier_score"].as_i64().unwrap();
+    assert!(score >= 30, "{customer}");
+
+    // A won deal put on paper counts once: through the deal.
+    let deal = json(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/opportunities",
+            json!({"customer_id": id, "name": "备件年度采购", "amount": "100.00",
+                   "expected_close_date": today.to_string(), "probability": 90}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let deal_id = deal["id"].as_str().unwrap();
+    let open_deal = contract(id, "HT-2026-0002", &start, &ends_soon, "100.00");
+    let mut tied = open_deal.clone();
+    tied["opportunity_id"] = json!(deal_id);
+    problem(
+        post(&app, &rep.token, "/api/v1/contracts", tied.clone()).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    json(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/opportunities/{deal_id}/win"),
+            json!({"amount": "4000000.00"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let with_deal = get(&app, &rep.token, &format!("/api/v1/customers/{id}")).await["tier_score"]
+        .as_i64()
+        .unwrap();
+    json(post(&app, &rep.token, "/api/v1/contracts", tied).await, 201).await;
+    let after = get(&app, &rep.token, &format!("/api/v1/customers/{id}")).await["tier_score"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(after, with_deal);
+
+    // Bad contracts are refused whole.
+    let refused = problem(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/contracts",
+            json!({"customer_id": id, "number": " ", "amount": "-1", "starts_on": "2026-05-01",
+                   "ends_on": "2026-04-30", "signed_on": "2999-01-01"}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"].as_array().unwrap().len(), 4);
+    problem(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/contracts",
+            contract(id, "HT-2026-0001", &start, &ends_soon, "1"),
+        )
+        .await,
+        409,
+        "duplicate_contract_number",
+    )
+    .await;
+
+    // Renewal talks: the contract ending in 60 days is listed, a later one is not.
+    json(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/contracts",
+            contract(
+                id,
+                "HT-2026-0009",
+                &start,
+                &(today + Duration::days(200)).to_string(),
+                "1",
+            ),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let due = get(&app, &rep.token, "/api/v1/contracts?ending_within_days=90").await;
+    let numbers: Vec<&str> = due["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["HT-2026-0002", "HT-2026-0001"]);
+
+    // Renewed once: two renewals at once, one wins.
+    let first_id = first["id"].as_str().unwrap();
+    let renew = |n: &'static str| {
+        app.as_user(
+            Method::POST,
+            &format!("/api/v1/contracts/{first_id}/renew"),
+            &rep.token,
+        )
+        .json(&json!({"number": n, "amount": "6500000", "ends_on": (today + Duration::days(425)).to_string()}))
+        .send()
+    };
+    let (a, b) = tokio::join!(renew("HT-2027-0001"), renew("HT-2027-0002"));
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409]);
+    let old = get(&app, &rep.token, &format!("/api/v1/contracts/{first_id}")).await;
+    assert_eq!(old["status"], "renewed");
+    let successor = get(
+        &app,
+        &rep.token,
+        &format!(
+            "/api/v1/contracts/{}",
+            old["successor_id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(successor["predecessor_id"], first_id);
+    assert_eq!(
+        successor["starts_on"],
+        (today + Duration::days(61)).to_string()
+    );
+    let again = problem(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/contracts/{first_id}/renew"),
+            json!({"number": "HT-2027-0003", "amount": "1", "ends_on": "2028-12-31"}),
+        )
+        .await,
+        409,
+        "already_renewed",
+    )
+    .await;
+    assert_eq!(again["existing_id"], successor["id"]);
+
+    // Another rep sees none of it.
+    problem(
+        app.as_user(
+            Method::GET,
+            &format!("/api/v1/contracts/{first_id}"),
+            &other.token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let none = get(&app, &other.token, "/api/v1/contracts").await;
+    assert_eq!(none["items"], json!([]));
+}

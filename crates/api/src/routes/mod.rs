@@ -8,6 +8,7 @@ pub mod assignment_rules;
 pub mod attachments;
 pub mod auth;
 pub mod contacts;
+pub mod contracts;
 pub mod customers;
 pub mod events;
 pub mod leads;
@@ -147,7 +148,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(activities::create_activity)
                 .service(activities::list_activities)
                 .service(activities::get_activity)
-                .service(activities::list_follow_ups_due),
+                .service(activities::list_follow_ups_due)
+                .service(contracts::list_contracts)
+                .service(contracts::create_contract)
+                .service(contracts::get_contract)
+                .service(contracts::renew_contract),
         );
 }
 

@@ -1011,6 +1011,7 @@ pub async fn merge(
     let moved_deals = crm_store::opportunities::move_all(&tx, source.id, survivor.id).await?;
     let moved_orders = crm_store::work_orders::move_all(&tx, source.id, survivor.id).await?;
     let moved_activities = crm_store::activities::move_all(&tx, source.id, survivor.id).await?;
+    let moved_contracts = crm_store::contracts::move_all(&tx, source.id, survivor.id).await?;
     if let Some(at) = source.last_activity_at {
         customers::record_contact(&tx, survivor.id, at).await?;
     }
@@ -1047,7 +1048,8 @@ pub async fn merge(
                "attachments_moved": {"from": 0, "to": moved_attachments},
                "opportunities_moved": {"from": 0, "to": moved_deals},
                "work_orders_moved": {"from": 0, "to": moved_orders},
-               "activities_moved": {"from": 0, "to": moved_activities}}),
+               "activities_moved": {"from": 0, "to": moved_activities},
+               "contracts_moved": {"from": 0, "to": moved_contracts}}),
         &customer,
     )?;
     journal.commit(tx, caller).await?;
