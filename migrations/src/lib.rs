@@ -14,6 +14,7 @@ mod m20261123_000006_leads_deals;
 mod m20261130_000007_work_orders;
 mod m20261130_000008_activities;
 mod m20261130_000009_contracts;
+mod m20261130_000010_reminders;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_work_orders::Migration),
             Box::new(m20261130_000008_activities::Migration),
             Box::new(m20261130_000009_contracts::Migration),
+            Box::new(m20261130_000010_reminders::Migration),
         ]
     }
 }

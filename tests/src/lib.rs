@@ -239,14 +239,16 @@ impl TestApp {
     }
 }
 
-/// The test server's worker: looks for due jobs every 50 ms and sweeps for late work
-/// orders every second, so that tests wait little.
+/// The test server's worker: looks for due jobs every 50 ms, sweeps for late work orders
+/// and generates reminders every second, so that tests wait little.
 pub fn test_worker_options() -> crm_server::jobs::JobSettings {
     crm_server::jobs::JobSettings {
         poll: Duration::from_millis(50),
         concurrency: 2,
         retier_at: chrono::NaiveTime::MIN,
         sla_sweep: Duration::from_secs(1),
+        reminders: Duration::from_secs(1),
+        renewal_notice_days: 90,
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::Ctx;
 use crate::error::AppError;
+use crate::reminders::{GENERATE_JOB, GenerateSettings, generate};
 use crate::tier_policy::{RETIER_JOB, retier_all};
 use crate::work_orders::{SWEEP_JOB, sweep};
 
@@ -15,8 +16,13 @@ pub const PURGE_JOBS_JOB: &str = "purge_finished_jobs";
 pub const KEEP_FINISHED_DAYS: i64 = 7;
 
 /// Runs one job of `kind` with `payload`.
-pub async fn run(ctx: &Ctx, kind: &str, _payload: &Value) -> Result<(), AppError> {
+pub async fn run(ctx: &Ctx, kind: &str, payload: &Value) -> Result<(), AppError> {
     match kind {
+        GENERATE_JOB => {
+            let settings: GenerateSettings =
+                serde_json::from_value(payload.clone()).unwrap_or_default();
+            generate(ctx, settings).await.map(|_| ())
+        }
         RETIER_JOB => retier_all(ctx).await.map(|_| ()),
         SWEEP_JOB => sweep(ctx).await.map(|_| ()),
         PURGE_JOBS_JOB => {

@@ -27,6 +27,7 @@ pub mod leads;
 pub mod me;
 pub mod opportunities;
 pub mod page;
+pub mod reminders;
 pub mod reports;
 pub mod service_policy;
 pub mod sessions;

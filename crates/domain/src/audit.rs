@@ -35,6 +35,10 @@ pub enum EntityType {
     Activity,
     /// A contract.
     Contract,
+    /// A reminder in someone's inbox.
+    Reminder,
+    /// The holidays kept for customer care.
+    CareHolidays,
 }
 
 impl EntityType {
@@ -54,6 +58,8 @@ impl EntityType {
             Self::WorkCalendar => "work_calendar",
             Self::Activity => "activity",
             Self::Contract => "contract",
+            Self::Reminder => "reminder",
+            Self::CareHolidays => "care_holidays",
         }
     }
 }

@@ -103,6 +103,11 @@ pub struct Config {
     pub retier_at: String,
     /// Seconds between sweeps for late work orders (`CRM_SLA_SWEEP_SECONDS`).
     pub sla_sweep_seconds: u64,
+    /// Seconds between runs of the reminder generator (`CRM_REMINDER_INTERVAL_SECONDS`).
+    pub reminder_interval_seconds: u64,
+    /// Days before a contract ends that renewal talks are reminded of
+    /// (`CRM_RENEWAL_NOTICE_DAYS`).
+    pub renewal_notice_days: i64,
 }
 
 impl Default for Config {
@@ -128,6 +133,8 @@ impl Default for Config {
             job_concurrency: 2,
             retier_at: "02:00".to_owned(),
             sla_sweep_seconds: 60,
+            reminder_interval_seconds: 300,
+            renewal_notice_days: 90,
         }
     }
 }
@@ -155,6 +162,8 @@ const ENV_KEYS: &[&str] = &[
     "job_concurrency",
     "retier_at",
     "sla_sweep_seconds",
+    "reminder_interval_seconds",
+    "renewal_notice_days",
 ];
 
 impl Config {
@@ -229,6 +238,12 @@ impl Config {
         }
         if !(1..=86_400).contains(&self.sla_sweep_seconds) {
             return Err("invalid configuration: `sla_sweep_seconds` (CRM_SLA_SWEEP_SECONDS) must be 1 to 86400 seconds".to_owned());
+        }
+        if !(1..=86_400).contains(&self.reminder_interval_seconds) {
+            return Err("invalid configuration: `reminder_interval_seconds` (CRM_REMINDER_INTERVAL_SECONDS) must be 1 to 86400 seconds".to_owned());
+        }
+        if !(1..=3660).contains(&self.renewal_notice_days) {
+            return Err("invalid configuration: `renewal_notice_days` (CRM_RENEWAL_NOTICE_DAYS) must be 1 to 3660 days".to_owned());
         }
         if self.retier_time().is_none() {
             return Err("invalid configuration: `retier_at` (CRM_RETIER_AT) must be a UTC time of day HH:MM such as 02:00".to_owned());

@@ -10,8 +10,10 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use crm_app::Ctx;
 use crm_app::jobs::PURGE_JOBS_JOB;
+use crm_app::reminders::{GENERATE_JOB, GenerateSettings};
 use crm_app::tier_policy::RETIER_JOB;
 use crm_app::work_orders::SWEEP_JOB;
+use serde_json::json;
 
 use crate::Config;
 use crate::worker::{self, JobHandler, Recurring, Schedule, WorkerHandle, WorkerOptions};
@@ -27,6 +29,10 @@ pub struct JobSettings {
     pub retier_at: NaiveTime,
     /// Time between sweeps for late work orders.
     pub sla_sweep: Duration,
+    /// Time between runs of the reminder generator.
+    pub reminders: Duration,
+    /// Days before a contract ends that renewal talks are reminded of.
+    pub renewal_notice_days: i64,
 }
 
 impl JobSettings {
@@ -37,14 +43,15 @@ impl JobSettings {
             concurrency: config.job_concurrency,
             retier_at: config.retier_time().unwrap_or(NaiveTime::MIN),
             sla_sweep: Duration::from_secs(config.sla_sweep_seconds),
+            reminders: Duration::from_secs(config.reminder_interval_seconds),
+            renewal_notice_days: config.renewal_notice_days,
         }
     }
 }
 
 struct AppJobs {
     ctx: Ctx,
-    retier_at: NaiveTime,
-    sla_sweep: Duration,
+    settings: JobSettings,
 }
 
 impl JobHandler for AppJobs {
@@ -63,15 +70,26 @@ impl JobHandler for AppJobs {
         vec![
             Recurring {
                 kind: RETIER_JOB,
-                schedule: Schedule::DailyAt(self.retier_at),
+                schedule: Schedule::DailyAt(self.settings.retier_at),
+                payload: json!({}),
             },
             Recurring {
                 kind: PURGE_JOBS_JOB,
-                schedule: Schedule::DailyAt(self.retier_at),
+                schedule: Schedule::DailyAt(self.settings.retier_at),
+                payload: json!({}),
             },
             Recurring {
                 kind: SWEEP_JOB,
-                schedule: Schedule::Every(self.sla_sweep),
+                schedule: Schedule::Every(self.settings.sla_sweep),
+                payload: json!({}),
+            },
+            Recurring {
+                kind: GENERATE_JOB,
+                schedule: Schedule::Every(self.settings.reminders),
+                payload: serde_json::to_value(GenerateSettings {
+                    renewal_notice_days: self.settings.renewal_notice_days,
+                })
+                .unwrap_or_else(|_| json!({})),
             },
         ]
     }
@@ -86,15 +104,14 @@ pub fn start(ctx: &Ctx, config: &Config) -> Option<WorkerHandle> {
 
 /// Starts the worker with `settings`.
 pub fn start_with(ctx: &Ctx, settings: JobSettings) -> WorkerHandle {
-    let handler = Arc::new(AppJobs {
-        ctx: ctx.clone(),
-        retier_at: settings.retier_at,
-        sla_sweep: settings.sla_sweep,
-    });
     let options = WorkerOptions {
         poll_interval: settings.poll,
         concurrency: settings.concurrency,
         ..WorkerOptions::default()
     };
+    let handler = Arc::new(AppJobs {
+        ctx: ctx.clone(),
+        settings,
+    });
     worker::spawn(ctx.db.clone(), handler, options)
 }

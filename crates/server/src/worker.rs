@@ -39,6 +39,8 @@ pub struct Recurring {
     pub kind: &'static str,
     /// When it recurs.
     pub schedule: Schedule,
+    /// What each occurrence is given.
+    pub payload: serde_json::Value,
 }
 
 /// When a recurring job recurs.
@@ -191,7 +193,7 @@ async fn schedule(
         let job = NewJob {
             run_at,
             dedupe_key: Some(format!("{}:{key}", r.kind)),
-            ..NewJob::now(r.kind, serde_json::json!({}))
+            ..NewJob::now(r.kind, r.payload.clone())
         };
         match jobs::enqueue_unique(db, job).await {
             Ok(created) => {

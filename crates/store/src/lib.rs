@@ -20,6 +20,7 @@ pub mod login_throttle;
 pub mod opportunities;
 pub mod outbox;
 pub mod refresh_tokens;
+pub mod reminders;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;

@@ -519,6 +519,29 @@ async fn loads(
         .await?)
 }
 
+/// Open orders the sweep found late, by id after `after`: the breach reminders' source.
+pub async fn breached_open(
+    conn: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let mut query = Entity::find()
+        .filter(Column::Status.is_in(open_statuses()))
+        .filter(
+            Condition::any()
+                .add(Column::ResponseBreachedAt.is_not_null())
+                .add(Column::ResolutionBreachedAt.is_not_null()),
+        );
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
 /// Open orders that have passed a due time the sweep has not yet marked: a response due
 /// with no response, or a resolution due with no resolution. Oldest first, after `after`.
 pub async fn overdue(

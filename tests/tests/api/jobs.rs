@@ -199,6 +199,7 @@ async fn two_copies_run_each_job_once() {
             name,
             runs: Arc::clone(&runs),
             recurring: vec![Recurring {
+                payload: serde_json::json!({}),
                 kind: "tick",
                 schedule: every,
             }],

@@ -48,6 +48,7 @@ enum Target {
     Activity,
     Contract,
     FreshContract,
+    FreshReminder,
     WorkOrder,
     FreshWorkOrder,
     StartedWorkOrder,
@@ -219,6 +220,15 @@ const MATRIX: &[Case] = &[
     case("GET",    "/api/v1/contracts/{id}",            Contract,        [401, 403, 200, 200, 200, 404], Option::None),
     case("POST",   "/api/v1/contracts/{id}/renew",      FreshContract,   [401, 403, 201, 201, 201, 404],
          Some(r#"{"number": "XQ-{unique}", "amount": "1000.00", "ends_on": "2027-12-31"}"#)),
+    // Reminders are each person's own: the fixture ones are the rep's.
+    case("GET",    "/api/v1/reminders",                 None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("POST",   "/api/v1/reminders",                 None,            [401, 403, 201, 201, 201, 201], Some(r#"{"title": "回电{unique}", "due_at": "2027-01-04T01:00:00Z"}"#)),
+    case("POST",   "/api/v1/reminders/{id}/done",       FreshReminder,   [401, 403, 404, 404, 200, 404], Option::None),
+    case("POST",   "/api/v1/reminders/{id}/dismiss",    FreshReminder,   [401, 403, 404, 404, 200, 404], Option::None),
+    case("POST",   "/api/v1/reminders/{id}/snooze",     FreshReminder,   [401, 403, 404, 404, 200, 404], Some(r#"{"until": "2027-06-01T00:00:00Z"}"#)),
+    case("GET",    "/api/v1/care-calendar",             None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("GET",    "/api/v1/care-calendar/holidays",    None,            [401, 403, 200, 200, 200, 200], Option::None),
+    case("PUT",    "/api/v1/care-calendar/holidays",    None,            [401, 403, 200, 403, 403, 403], Some(r#"{"holidays": [{"date": "2027-02-06", "name": "春节"}]}"#)),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {
@@ -439,6 +449,16 @@ impl Fixtures {
             Activity => self.activity.clone(),
             Contract => self.contract.clone(),
             FreshContract => new_contract(app, &self.sales.token, &self.customer).await,
+            FreshReminder => post_json(
+                app,
+                &self.sales.token,
+                "/api/v1/reminders",
+                json!({"title": "回电", "due_at": "2027-01-04T01:00:00Z"}),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
             WorkOrder => self.work_order.clone(),
             FreshWorkOrder => new_order(app, &self.admin.token, &self.customer2).await,
             StartedWorkOrder | ResolvedWorkOrder => {

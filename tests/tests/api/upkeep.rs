@@ -465,3 +465,344 @@ async fn contracts_are_renewed_once_and_count_towards_the_customer() {
     let none = get(&app, &other.token, "/api/v1/contracts").await;
     assert_eq!(none["items"], json!([]));
 }
+
+async fn inbox(app: &TestApp, user: &TestUser) -> Vec<Value> {
+    get(app, &user.token, "/api/v1/reminders?limit=200").await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn kinds(items: &[Value]) -> Vec<String> {
+    let mut k: Vec<String> = items
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_owned())
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+#[tokio::test]
+async fn the_morning_inbox_is_made_once_whatever_the_number_of_copies() {
+    let app = TestApp::spawn().await;
+    let twin = app.spawn_twin().await;
+    let admin = app.user(Role::Admin).await;
+    let manager = app.user(Role::Manager).await;
+    let rep = app.user(Role::Sales).await;
+    let other = app.user(Role::Sales).await;
+    let agent = app.user(Role::Service).await;
+    let office = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let office_today = Utc::now().with_timezone(&office).date_naive();
+
+    // A contract ending in 30 days: renewal talks.
+    let id = customer(&app, &rep, &manager, "key").await;
+    json(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/contracts",
+            contract(
+                &id,
+                "HT-2026-0100",
+                "2026-01-01",
+                &(Utc::now().date_naive() + Duration::days(30)).to_string(),
+                "200000",
+            ),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // A customer last called 100 days ago: a follow-up.
+    let quiet = customer(&app, &rep, &manager, "ordinary").await;
+    json(
+        record(
+            &app,
+            &rep,
+            &quiet,
+            json!({"kind": "call", "occurred_at": ago(100), "summary": "电话"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // A contact whose birthday is in three days.
+    let birthday = (office_today + Duration::days(3))
+        .format("1980-%m-%d")
+        .to_string()
+        .replace("1980-02-29", "1980-02-28");
+    let contact = json(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/customers/{id}/contacts"),
+            json!({"name": "王芳", "title": "总经理", "mobile": "13800001111", "birthday": birthday}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // A care holiday in two days, for every rep and manager.
+    let holiday = (office_today + Duration::days(2)).to_string();
+    json(
+        app.as_user(Method::PUT, "/api/v1/care-calendar/holidays", &admin.token)
+            .json(&json!({"holidays": [{"date": holiday, "name": "测试节"}]}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    // A late work order: its agent and the manager it went to.
+    let order = json(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/work-orders",
+            json!({"customer_id": id, "title": "设备故障", "description": "无法启动",
+                   "category": "repair", "severity": "high", "channel": "phone"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let order_id = uuid::Uuid::parse_str(order["id"].as_str().unwrap()).unwrap();
+    {
+        use crm_store::work_orders::{Column, Entity};
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let past = Utc::now() - Duration::hours(1);
+        Entity::update_many()
+            .col_expr(Column::ResponseDueAt, Expr::value(past))
+            .col_expr(Column::ResolutionDueAt, Expr::value(past))
+            .filter(Column::Id.eq(order_id))
+            .exec(&app.test_db.db)
+            .await
+            .unwrap();
+    }
+    crm_app::work_orders::sweep(&app.ctx).await.unwrap();
+
+    // Both copies generate at once, their workers every second too.
+    let settings = crm_app::reminders::GenerateSettings::default();
+    let (a, b) = tokio::join!(
+        crm_app::reminders::generate(&app.ctx, settings),
+        crm_app::reminders::generate(&twin.ctx, settings)
+    );
+    a.unwrap();
+    b.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        crm_app::reminders::generate(&twin.ctx, settings)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let mine = inbox(&app, &rep).await;
+    assert_eq!(
+        kinds(&mine),
+        ["birthday", "follow_up", "holiday", "renewal"]
+    );
+    let birthday_reminder = mine.iter().find(|r| r["kind"] == "birthday").unwrap();
+    assert_eq!(birthday_reminder["subject_id"], contact["id"]);
+    assert_eq!(kinds(&inbox(&app, &agent).await), ["breach"]);
+    assert_eq!(kinds(&inbox(&app, &manager).await), ["breach", "holiday"]);
+    assert_eq!(kinds(&inbox(&app, &other).await), ["holiday"]);
+
+    // Worked off: done, dismissed, snoozed; what is hidden stays findable.
+    let renewal = mine.iter().find(|r| r["kind"] == "renewal").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let follow = mine.iter().find(|r| r["kind"] == "follow_up").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let greet = mine.iter().find(|r| r["kind"] == "holiday").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = json(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/reminders/{renewal}/done"),
+            json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(done["status"], "done");
+    json(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/reminders/{greet}/dismiss"),
+            json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    problem(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/reminders/{follow}/snooze"),
+            json!({"until": ago(1)}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    json(
+        post(
+            &app,
+            &rep.token,
+            &format!("/api/v1/reminders/{follow}/snooze"),
+            json!({"until": (Utc::now() + Duration::days(2)).to_rfc3339()}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(kinds(&inbox(&app, &rep).await), ["birthday"]);
+    let snoozed = get(&app, &rep.token, "/api/v1/reminders?include_snoozed=true").await;
+    assert_eq!(snoozed["items"].as_array().unwrap().len(), 2);
+    let finished = get(&app, &rep.token, "/api/v1/reminders?status=done").await;
+    assert_eq!(finished["items"][0]["id"], renewal.as_str());
+    // Nothing comes back after it was worked off.
+    crm_app::reminders::generate(&app.ctx, settings)
+        .await
+        .unwrap();
+    assert_eq!(kinds(&inbox(&app, &rep).await), ["birthday"]);
+
+    // Someone else's reminder does not exist for you; reps set reminders only for themselves.
+    problem(
+        post(
+            &app,
+            &other.token,
+            &format!("/api/v1/reminders/{follow}/done"),
+            json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let for_rep = json!({"title": "准备季度回顾", "due_at": (Utc::now() + Duration::days(1)).to_rfc3339(), "user_id": rep.id});
+    problem(
+        post(&app, &other.token, "/api/v1/reminders", for_rep.clone()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let set = json(
+        post(&app, &manager.token, "/api/v1/reminders", for_rep).await,
+        201,
+    )
+    .await;
+    assert_eq!(set["user_id"], rep.id.to_string());
+    assert_eq!(set["created_by"], manager.id.to_string());
+    assert_eq!(kinds(&inbox(&app, &rep).await), ["birthday", "manual"]);
+}
+
+#[tokio::test]
+async fn the_care_calendar_shows_birthdays_and_holidays_of_ones_customers() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let manager = app.user(Role::Manager).await;
+    let rep = app.user(Role::Sales).await;
+    let other = app.user(Role::Sales).await;
+    let id = customer(&app, &rep, &manager, "key").await;
+    for (name, birthday) in [
+        ("李雷", "1985-03-10"),
+        ("韩梅梅", "1990-12-25"),
+        ("王强", "1976-02-29"),
+    ] {
+        json(
+            post(
+                &app,
+                &rep.token,
+                &format!("/api/v1/customers/{id}/contacts"),
+                json!({"name": name, "title": "经理", "mobile": "13800002222", "birthday": birthday}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    json(
+        app.as_user(Method::PUT, "/api/v1/care-calendar/holidays", &admin.token)
+            .json(&json!({"holidays": [{"date": "2027-02-06", "name": "春节"}, {"date": "2026-09-25", "name": "中秋节"}]}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let days = get(
+        &app,
+        &rep.token,
+        "/api/v1/care-calendar?from=2027-01-01&to=2027-03-31",
+    )
+    .await;
+    let seen: Vec<(String, String)> = days["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap().to_owned(),
+                d["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("2027-02-06".to_owned(), "春节".to_owned()),
+            ("2027-02-28".to_owned(), "王强".to_owned()),
+            ("2027-03-10".to_owned(), "李雷".to_owned()),
+        ]
+    );
+    let theirs = get(
+        &app,
+        &other.token,
+        "/api/v1/care-calendar?from=2027-01-01&to=2027-03-31",
+    )
+    .await;
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    for bad in [
+        "from=2027-1-1",
+        "from=2027-03-01&to=2027-01-01",
+        "from=2027-01-01&to=2028-06-01",
+    ] {
+        problem(
+            app.as_user(
+                Method::GET,
+                &format!("/api/v1/care-calendar?{bad}"),
+                &rep.token,
+            )
+            .send()
+            .await
+            .unwrap(),
+            400,
+            "invalid_parameter",
+        )
+        .await;
+    }
+    let refused = problem(
+        app.as_user(Method::PUT, "/api/v1/care-calendar/holidays", &admin.token)
+            .json(&json!({"holidays": [{"date": "2027-02-06", "name": "春节"}, {"date": "2027-02-06", "name": " "}]}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"].as_array().unwrap().len(), 2);
+}

@@ -15,6 +15,7 @@ pub mod leads;
 pub mod me;
 pub mod opportunities;
 pub mod reference;
+pub mod reminders;
 pub mod reports;
 pub mod service;
 pub mod service_policy;
@@ -152,7 +153,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(contracts::list_contracts)
                 .service(contracts::create_contract)
                 .service(contracts::get_contract)
-                .service(contracts::renew_contract),
+                .service(contracts::renew_contract)
+                .service(reminders::list_reminders)
+                .service(reminders::create_reminder)
+                .service(reminders::complete_reminder)
+                .service(reminders::dismiss_reminder)
+                .service(reminders::snooze_reminder)
+                .service(reminders::get_care_holidays)
+                .service(reminders::put_care_holidays)
+                .service(reminders::get_care_calendar),
         );
 }
 
