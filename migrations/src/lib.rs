@@ -15,6 +15,7 @@ mod m20261130_000007_work_orders;
 mod m20261130_000008_activities;
 mod m20261130_000009_contracts;
 mod m20261130_000010_reminders;
+mod m20261130_000011_retention;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_activities::Migration),
             Box::new(m20261130_000009_contracts::Migration),
             Box::new(m20261130_000010_reminders::Migration),
+            Box::new(m20261130_000011_retention::Migration),
         ]
     }
 }

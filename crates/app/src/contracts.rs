@@ -283,7 +283,11 @@ async fn insert(
         return Err(RuleViolation::DuplicateContractNumber { existing_id: None }.into());
     }
     let customer = row.customer_id;
+    let signed = row.signed_on.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     let saved = contracts::insert(tx, row).await?;
+    if let Some(at) = signed {
+        customers::record_engagement(tx, customer, at.min(Utc::now())).await?;
+    }
     let shown = Contract::view(saved, today());
     let entry = changes(
         &json!({}),

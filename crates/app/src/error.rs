@@ -55,6 +55,8 @@ pub enum ErrorCode {
     DuplicateContractNumber,
     /// 409: the contract was renewed already; `existing_id` names its successor.
     AlreadyRenewed,
+    /// 409: the customer has a survey for this period; `existing_id` names it.
+    DuplicateSurvey,
     /// 409: the record's state does not allow this move; `allowed` lists what is.
     IllegalTransition,
     /// 409: the record changed while the request was processed; read it again and retry.
@@ -81,7 +83,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::BadRequest,
         Self::MalformedJson,
         Self::InvalidParameter,
@@ -101,6 +103,7 @@ impl ErrorCode {
         Self::DuplicateTag,
         Self::DuplicateContractNumber,
         Self::AlreadyRenewed,
+        Self::DuplicateSurvey,
         Self::IllegalTransition,
         Self::StaleVersion,
         Self::IdempotencyInFlight,
@@ -136,6 +139,7 @@ impl ErrorCode {
             | Self::DuplicateTag
             | Self::DuplicateContractNumber
             | Self::AlreadyRenewed
+            | Self::DuplicateSurvey
             | Self::IllegalTransition
             | Self::StaleVersion
             | Self::IdempotencyInFlight => 409,
@@ -172,6 +176,7 @@ impl ErrorCode {
             Self::DuplicateTag => "duplicate_tag",
             Self::DuplicateContractNumber => "duplicate_contract_number",
             Self::AlreadyRenewed => "already_renewed",
+            Self::DuplicateSurvey => "duplicate_survey",
             Self::IllegalTransition => "illegal_transition",
             Self::StaleVersion => "stale_version",
             Self::IdempotencyInFlight => "idempotency_in_flight",
@@ -199,6 +204,7 @@ impl ErrorCode {
             RuleViolation::DuplicateTag { .. } => Self::DuplicateTag,
             RuleViolation::DuplicateContractNumber { .. } => Self::DuplicateContractNumber,
             RuleViolation::AlreadyRenewed { .. } => Self::AlreadyRenewed,
+            RuleViolation::DuplicateSurvey { .. } => Self::DuplicateSurvey,
             RuleViolation::IllegalTransition { .. } => Self::IllegalTransition,
             RuleViolation::StaleVersion => Self::StaleVersion,
         }

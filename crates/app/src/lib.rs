@@ -29,6 +29,7 @@ pub mod opportunities;
 pub mod page;
 pub mod reminders;
 pub mod reports;
+pub mod retention;
 pub mod service_policy;
 pub mod sessions;
 pub mod tags;

@@ -687,6 +687,9 @@ async fn close<T>(
     row.updated_at = now;
     let mut journal = Journal::new();
     let shown = save(&tx, caller, &current, row, action, &mut journal).await?;
+    if next.status == DealStatus::Won {
+        customers::record_engagement(&tx, shown.customer_id, now).await?;
+    }
     follow_customer(
         &tx,
         shown.customer_id,
@@ -968,7 +971,7 @@ pub async fn create_batch(
             let (event, on) = match outcome {
                 Outcome::Won { amount, on } => {
                     row.amount_fen = money(&mut c, &format!("{prefix}amount"), &amount);
-                    won_customers.push(row.customer_id);
+                    won_customers.push((row.customer_id, on));
                     (DealEvent::Win, on)
                 }
                 Outcome::Lost { reason, on } => {
@@ -999,7 +1002,19 @@ pub async fn create_batch(
     opportunities::insert_many(&tx, rows).await?;
     opportunities::record_stages(&tx, stages).await?;
     won_customers.sort_unstable();
-    won_customers.dedup();
+    let mut latest: Vec<(Uuid, NaiveDate)> = Vec::new();
+    for (customer, on) in won_customers {
+        match latest.last_mut() {
+            Some((last, day)) if *last == customer => *day = (*day).max(on),
+            _ => latest.push((customer, on)),
+        }
+    }
+    for (customer, on) in &latest {
+        if let Some(at) = on.and_hms_opt(12, 0, 0) {
+            customers::record_engagement(&tx, *customer, at.and_utc()).await?;
+        }
+    }
+    let won_customers: Vec<Uuid> = latest.into_iter().map(|(c, _)| c).collect();
     for customer in won_customers {
         follow_customer(&tx, customer, true, &mut journal).await?;
     }

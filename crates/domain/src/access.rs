@@ -150,6 +150,10 @@ pub enum Action {
     RecordActivity,
     /// Add and renew the contracts of the customers one can see.
     EditContract,
+    /// Record a satisfaction survey of a customer one can see.
+    RecordSurvey,
+    /// Mark a customer lost (流失), and read the customers at risk of it.
+    MarkCustomerLost,
 }
 
 impl Action {
@@ -186,6 +190,8 @@ pub fn permits(role: Role, action: Action) -> bool {
         ManageWorkOrders | EditSlaPolicy => matches!(role, Admin | Manager),
         EditWorkCalendar => role == Admin,
         RecordActivity | EditContract => matches!(role, Admin | Manager | Sales),
+        RecordSurvey => true,
+        MarkCustomerLost => matches!(role, Admin | Manager),
     }
 }
 

@@ -39,6 +39,8 @@ pub enum EntityType {
     Reminder,
     /// The holidays kept for customer care.
     CareHolidays,
+    /// A satisfaction survey.
+    Survey,
 }
 
 impl EntityType {
@@ -60,6 +62,7 @@ impl EntityType {
             Self::Contract => "contract",
             Self::Reminder => "reminder",
             Self::CareHolidays => "care_holidays",
+            Self::Survey => "survey",
         }
     }
 }
@@ -146,11 +149,13 @@ pub enum AuditAction {
     NoteAdded,
     /// A contract was renewed by a successor.
     Renewed,
+    /// A manager marked a customer lost (流失), with the reason.
+    MarkedLost,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 39] = [
+    pub const ALL: [AuditAction; 40] = [
         Self::Created,
         Self::Updated,
         Self::OwnerChanged,
@@ -190,6 +195,7 @@ impl AuditAction {
         Self::Escalated,
         Self::NoteAdded,
         Self::Renewed,
+        Self::MarkedLost,
     ];
 
     /// The name as stored and sent.
@@ -234,6 +240,7 @@ impl AuditAction {
             Self::Escalated => "escalated",
             Self::NoteAdded => "note_added",
             Self::Renewed => "renewed",
+            Self::MarkedLost => "marked_lost",
         }
     }
 
@@ -272,6 +279,7 @@ impl AuditAction {
                 | Self::NoteAdded,
             ) => self.as_str(),
             (EntityType::Contract, Self::Renewed) => "renewed",
+            (EntityType::Customer, Self::MarkedLost) => "lost",
             _ => "updated",
         };
         format!("{}.{name}", entity.as_str())

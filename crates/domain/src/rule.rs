@@ -52,6 +52,12 @@ pub enum RuleViolation {
         /// Its successor, when the caller may see it.
         existing_id: Option<Uuid>,
     },
+    /// The customer has a survey for this period.
+    #[error("This customer has a survey for this period.")]
+    DuplicateSurvey {
+        /// The existing survey.
+        existing_id: Option<Uuid>,
+    },
     /// The record's state does not allow this move.
     #[error("This change is not allowed from state `{from}`; allowed: {}.", allowed_list(.allowed))]
     IllegalTransition {
@@ -87,6 +93,7 @@ impl RuleViolation {
             Self::DuplicateTag { .. } => "duplicate_tag",
             Self::DuplicateContractNumber { .. } => "duplicate_contract_number",
             Self::AlreadyRenewed { .. } => "already_renewed",
+            Self::DuplicateSurvey { .. } => "duplicate_survey",
             Self::IllegalTransition { .. } => "illegal_transition",
             Self::StaleVersion => "stale_version",
         }
@@ -99,6 +106,7 @@ impl RuleViolation {
             | Self::DuplicateTag { existing_id }
             | Self::DuplicateContractNumber { existing_id }
             | Self::AlreadyRenewed { existing_id }
+            | Self::DuplicateSurvey { existing_id }
             | Self::DuplicateUsername { existing_id } => *existing_id,
             _ => None,
         }

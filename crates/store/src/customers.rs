@@ -44,6 +44,12 @@ pub struct Model {
     pub version: i32,
     /// When the latest communication record says the customer was last contacted.
     pub last_activity_at: Option<DateTime<Utc>>,
+    /// The latest contact, won deal or contract: what keeps a customer from being at risk.
+    pub last_engaged_at: Option<DateTime<Utc>>,
+    /// When a manager marked the customer lost (流失).
+    pub lost_at: Option<DateTime<Utc>>,
+    /// Why it was lost.
+    pub lost_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -166,8 +172,10 @@ pub async fn save(
     model.version = expected_version + 1;
     let mut active = ActiveModel::from(model.clone()).reset_all();
     active.id = sea_orm::ActiveValue::NotSet;
-    // Kept by communication records alone (`record_contact`), never from a stale read.
+    // Kept by communication records, deals and contracts alone (`record_contact`,
+    // `record_engagement`), never from a stale read.
     active.last_activity_at = sea_orm::ActiveValue::NotSet;
+    active.last_engaged_at = sea_orm::ActiveValue::NotSet;
     let result = Entity::update_many()
         .set(active)
         .filter(Column::Id.eq(model.id))
@@ -477,7 +485,112 @@ pub async fn record_contact(
         )
         .exec(conn)
         .await?;
+    record_engagement(conn, id, at).await
+}
+
+/// Notes that the customer engaged (a contact, a won deal, a contract) at `at`, unless a
+/// later engagement is known already.
+pub async fn record_engagement(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    Entity::update_many()
+        .col_expr(Column::LastEngagedAt, Expr::value(at))
+        .filter(Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(Column::LastEngagedAt.is_null())
+                .add(Column::LastEngagedAt.lt(at)),
+        )
+        .exec(conn)
+        .await?;
     Ok(())
+}
+
+/// The names of those of `ids` the caller can see.
+pub async fn names_visible(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    visibility: Visibility,
+) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Name)
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(visible(visibility))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Live customers the caller can see, not lost, that have not engaged (nor been created)
+/// since `cutoff`: the longest quiet first, at most `limit`, after (moment, id) `after`.
+pub async fn at_risk(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    cutoff: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let since = || {
+        Expr::expr(Func::coalesce([
+            Expr::col(Column::LastEngagedAt),
+            Expr::col(Column::CreatedAt),
+        ]))
+    };
+    let mut query = Entity::find()
+        .filter(visible(visibility))
+        .filter(Column::ArchivedAt.is_null())
+        .filter(Column::CustomerType.ne("lost"))
+        .filter(since().lt(cutoff));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(since().gt(at))
+                .add(Condition::all().add(since().eq(at)).add(Column::Id.gt(id))),
+        );
+    }
+    Ok(query
+        .order_by_asc(since())
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
+}
+
+/// Customers the caller can see that were referred by another, entered in `[from, to)`,
+/// by id after `after`.
+pub async fn referred(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let mut query = Entity::find()
+        .filter(visible(visibility))
+        .filter(Column::ReferredBy.is_not_null())
+        .filter(Column::PurgedAt.is_null());
+    if let Some(from) = from {
+        query = query.filter(Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(Column::CreatedAt.lt(to));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?)
 }
 
 /// The live customers of `tier` the caller can see whose last contact (or, never contacted,

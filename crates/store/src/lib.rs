@@ -21,6 +21,7 @@ pub mod opportunities;
 pub mod outbox;
 pub mod refresh_tokens;
 pub mod reminders;
+pub mod surveys;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;

@@ -229,6 +229,11 @@ const MATRIX: &[Case] = &[
     case("GET",    "/api/v1/care-calendar",             None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("GET",    "/api/v1/care-calendar/holidays",    None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("PUT",    "/api/v1/care-calendar/holidays",    None,            [401, 403, 200, 403, 403, 403], Some(r#"{"holidays": [{"date": "2027-02-06", "name": "春节"}]}"#)),
+    case("GET",    "/api/v1/customers/at-risk",         None,            [401, 403, 200, 200, 200, 403], Option::None),
+    case("GET",    "/api/v1/customers/{id}/surveys",    Customer,        [401, 403, 200, 200, 200, 404], Option::None),
+    case("POST",   "/api/v1/customers/{id}/surveys",    FreshCustomer,   [401, 403, 201, 201, 201, 404], Some(r#"{"product_satisfaction": 5, "service_satisfaction": 4}"#)),
+    case("POST",   "/api/v1/customers/{id}/mark-lost",  FreshCustomer,   [401, 403, 200, 200, 403, 404], Some(r#"{"reason": "转向竞争对手"}"#)),
+    case("GET",    "/api/v1/reports/referrals",         None,            [401, 403, 200, 200, 200, 403], Option::None),
 ];
 
 fn documented_routes() -> BTreeSet<(String, String)> {

@@ -68,10 +68,16 @@ async fn customer_history_moves_into_the_audit_log_and_back() {
         purged_at: None,
         version: 1,
         last_activity_at: None,
+        last_engaged_at: None,
+        lost_at: None,
+        lost_reason: None,
     };
     let customer = row.id;
     let mut active = crm_store::customers::ActiveModel::from(row);
     active.last_activity_at = sea_orm::ActiveValue::NotSet;
+    active.last_engaged_at = sea_orm::ActiveValue::NotSet;
+    active.lost_at = sea_orm::ActiveValue::NotSet;
+    active.lost_reason = sea_orm::ActiveValue::NotSet;
     <crm_store::customers::Entity as sea_orm::EntityTrait>::insert(active)
         .exec_without_returning(db)
         .await

@@ -806,3 +806,213 @@ async fn the_care_calendar_shows_birthdays_and_holidays_of_ones_customers() {
     .await;
     assert_eq!(refused["errors"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn surveys_at_risk_customers_and_referrals() {
+    let app = TestApp::spawn().await;
+    let manager = app.user(Role::Manager).await;
+    let rep = app.user(Role::Sales).await;
+    let other = app.user(Role::Sales).await;
+    let agent = app.user(Role::Service).await;
+    let id = customer(&app, &rep, &manager, "key").await;
+    let surveys = format!("/api/v1/customers/{id}/surveys");
+
+    // Twice a year, once per half year.
+    let first = json(
+        post(
+            &app,
+            &rep.token,
+            &surveys,
+            json!({"needs": "希望增加培训", "product_satisfaction": 5, "service_satisfaction": 4, "comments": "交付及时"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(first["satisfied"], true);
+    let again = problem(
+        post(
+            &app,
+            &rep.token,
+            &surveys,
+            json!({"period": first["period"], "product_satisfaction": 3, "service_satisfaction": 3}),
+        )
+        .await,
+        409,
+        "duplicate_survey",
+    )
+    .await;
+    assert_eq!(again["existing_id"], first["id"]);
+    let refused = problem(
+        post(
+            &app,
+            &rep.token,
+            &surveys,
+            json!({"period": "2099-H1", "product_satisfaction": 0, "service_satisfaction": 6}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"].as_array().unwrap().len(), 3);
+    json(
+        post(
+            &app,
+            &rep.token,
+            &surveys,
+            json!({"period": "2025-H2", "product_satisfaction": 2, "service_satisfaction": 4}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let list = get(&app, &rep.token, &surveys).await;
+    let periods: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(periods.len(), 2);
+    assert_eq!(periods[1], "2025-H2");
+    assert_eq!(list["items"][1]["satisfied"], false);
+
+    // At risk: no contact, won deal or contract for 12 months.
+    let quiet = customer(&app, &rep, &manager, "ordinary").await;
+    json(
+        record(
+            &app,
+            &rep,
+            &quiet,
+            json!({"kind": "visit", "occurred_at": ago(400), "summary": "拜访"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let risky = get(&app, &rep.token, "/api/v1/customers/at-risk").await;
+    let ids: Vec<&str> = risky["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [quiet.as_str()]);
+    assert!(risky["items"][0]["quiet_days"].as_i64().unwrap() >= 399);
+    assert_eq!(
+        get(&app, &other.token, "/api/v1/customers/at-risk").await["items"],
+        json!([])
+    );
+    problem(
+        app.as_user(Method::GET, "/api/v1/customers/at-risk", &agent.token)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    // A manager marks it lost, with the reason; a rep may not.
+    let lost_path = format!("/api/v1/customers/{quiet}/mark-lost");
+    problem(
+        post(&app, &rep.token, &lost_path, json!({"reason": "无采购"})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    problem(
+        post(&app, &manager.token, &lost_path, json!({"reason": ""})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let lost = json(
+        post(
+            &app,
+            &manager.token,
+            &lost_path,
+            json!({"reason": "连续两年无采购"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(lost["customer_type"], "lost");
+    assert_eq!(lost["lost_reason"], "连续两年无采购");
+    assert!(lost["lost_at"].is_string());
+    problem(
+        post(&app, &manager.token, &lost_path, json!({"reason": "再次"})).await,
+        409,
+        "illegal_transition",
+    )
+    .await;
+    assert_eq!(
+        get(&app, &rep.token, "/api/v1/customers/at-risk").await["items"],
+        json!([])
+    );
+    let history = get(
+        &app,
+        &manager.token,
+        &format!("/api/v1/customers/{quiet}/history"),
+    )
+    .await;
+    assert_eq!(history["items"][0]["action"], "marked_lost");
+
+    // Referrals: who brought whom, and whether it paid.
+    let mut body = customer_body("东莞长安精密模具有限公司");
+    body["referred_by"] = json!(id);
+    let paying = app.create_customer(&rep.token, &body).await;
+    let mut body = customer_body("惠州仲恺电子材料有限公司");
+    body["referred_by"] = json!(id);
+    let waiting = app.create_customer(&rep.token, &body).await;
+    json(
+        post(
+            &app,
+            &rep.token,
+            "/api/v1/contracts",
+            contract(
+                paying["id"].as_str().unwrap(),
+                "HT-TJ-1",
+                "2026-01-01",
+                "2026-12-31",
+                "50000",
+            ),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let report = get(&app, &rep.token, "/api/v1/reports/referrals").await;
+    let rows: Vec<(&str, bool)> = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["referred_id"].as_str().unwrap(),
+                r["converted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (paying["id"].as_str().unwrap(), true),
+            (waiting["id"].as_str().unwrap(), false)
+        ]
+    );
+    assert_eq!(report["items"][0]["referrer_id"], id.as_str());
+    assert!(report["items"][0]["referrer_name"].is_string());
+    assert_eq!(
+        get(&app, &other.token, "/api/v1/reports/referrals").await["items"],
+        json!([])
+    );
+    let none = get(
+        &app,
+        &rep.token,
+        "/api/v1/reports/referrals?from=2020-01-01&to=2020-12-31",
+    )
+    .await;
+    assert_eq!(none["items"], json!([]));
+}

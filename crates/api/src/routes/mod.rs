@@ -17,6 +17,7 @@ pub mod opportunities;
 pub mod reference;
 pub mod reminders;
 pub mod reports;
+pub mod retention;
 pub mod service;
 pub mod service_policy;
 pub mod tags;
@@ -74,8 +75,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(api_keys::list_api_keys)
                 .service(api_keys::create_api_key)
                 .service(api_keys::delete_api_key)
-                // `export` before `{id}`, which would otherwise take it.
+                // `export` and `at-risk` before `{id}`, which would otherwise take them.
                 .service(customers::export::export_customers)
+                .service(retention::list_customers_at_risk)
                 .service(customers::list_customers)
                 .service(customers::create_customer)
                 .service(customers::get_customer)
@@ -161,7 +163,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(reminders::snooze_reminder)
                 .service(reminders::get_care_holidays)
                 .service(reminders::put_care_holidays)
-                .service(reminders::get_care_calendar),
+                .service(reminders::get_care_calendar)
+                .service(retention::list_customer_surveys)
+                .service(retention::create_customer_survey)
+                .service(retention::mark_customer_lost)
+                .service(retention::get_referral_report),
         );
 }
 

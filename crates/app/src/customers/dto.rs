@@ -110,6 +110,15 @@ pub struct Customer {
     pub archived_at: Option<DateTime<Utc>>,
     /// When its personal data was purged (it is archived for good).
     pub purged_at: Option<DateTime<Utc>>,
+    /// When it was last contacted (the latest communication record).
+    pub last_activity_at: Option<DateTime<Utc>>,
+    /// Its latest contact, won deal or contract; a customer quiet for longer than the tier
+    /// policy's `at_risk_months` is at risk (`GET /customers/at-risk`).
+    pub last_engaged_at: Option<DateTime<Utc>>,
+    /// When a manager marked it lost (流失客户).
+    pub lost_at: Option<DateTime<Utc>>,
+    /// Why it was lost.
+    pub lost_reason: Option<String>,
     /// Who created it.
     pub created_by: Uuid,
     /// When it was created.
@@ -157,6 +166,10 @@ impl Customer {
             archived: m.archived_at.is_some(),
             archived_at: m.archived_at,
             purged_at: m.purged_at,
+            last_activity_at: m.last_activity_at,
+            last_engaged_at: m.last_engaged_at,
+            lost_at: m.lost_at,
+            lost_reason: m.lost_reason,
             created_by: m.created_by,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -480,6 +493,9 @@ pub fn check_new(c: &mut Checker, body: &NewCustomer, today: NaiveDate) -> custo
         purged_at: None,
         version: 1,
         last_activity_at: None,
+        last_engaged_at: None,
+        lost_at: None,
+        lost_reason: None,
     }
 }
 

@@ -1015,6 +1015,10 @@ pub async fn merge(
     if let Some(at) = source.last_activity_at {
         customers::record_contact(&tx, survivor.id, at).await?;
     }
+    if let Some(at) = source.last_engaged_at {
+        customers::record_engagement(&tx, survivor.id, at).await?;
+    }
+    crm_store::surveys::move_all(&tx, source.id, survivor.id).await?;
     crm_store::leads::move_customer(&tx, source.id, survivor.id).await?;
     audit::move_all(&tx, CUSTOMER.as_str(), source.id, survivor.id).await?;
     let version = source.version;
@@ -1079,12 +1083,16 @@ pub async fn purge(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<(), AppError>
     for record in crm_store::activities::delete_for_customer(&tx, row.id).await? {
         audit::delete_for(&tx, EntityType::Activity.as_str(), record).await?;
     }
+    for survey in crm_store::surveys::delete_for_customer(&tx, row.id).await? {
+        audit::delete_for(&tx, EntityType::Survey.as_str(), survey).await?;
+    }
     let version = row.version;
     let now = Utc::now();
     row.needs = None;
     row.address = None;
     row.phone = None;
     row.tier_reason = None;
+    row.lost_reason = None;
     row.archived_at = row.archived_at.or(Some(now));
     row.purged_at = Some(now);
     row.updated_at = now;
