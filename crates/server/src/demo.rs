@@ -4,7 +4,9 @@
 //! website (some of them duplicates of customers), and deals in every stage — open at 30, 60
 //! and 90 percent, won and lost over the past year — so that a new user sees a pipeline; and
 //! a service desk: agents, the 2026 holiday calendar, and work orders in every state, some
-//! of them late and escalated.
+//! of them late and escalated; and a year of relationship upkeep: communication records,
+//! contracts (some ending within 90 days), surveys, referrals, birthdays, care holidays, and
+//! the reminders all of that makes.
 //! Everything goes through the use cases (`customers::create_batch`, `assignment_rules::create`,
 //! `leads::import`, `opportunities::create_batch`, `work_orders::*`): every check applies,
 //! each record gets its audit entry and event.
@@ -209,6 +211,9 @@ pub struct Size {
     pub deals: usize,
     /// Service work orders, spread over the new customers.
     pub work_orders: usize,
+    /// Customers given a year of relationship history: communication records, contracts
+    /// (some ending within 90 days), surveys.
+    pub upkeep: usize,
 }
 
 impl Size {
@@ -219,6 +224,7 @@ impl Size {
             leads: customers / 10,
             deals: customers,
             work_orders: (customers / 20).clamp(customers.min(40), 1000),
+            upkeep: customers.min(600),
         }
     }
 }
@@ -238,7 +244,9 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
     let mut loaded: Vec<(Uuid, Uuid, String)> = Vec::with_capacity(count);
     let mut done = 0;
     while done < count {
-        let size = BATCH.min(count - done);
+        // Small first batches in small loads, so that later ones have customers to be
+        // referred by.
+        let size = BATCH.min((count / 10).max(10)).min(count - done);
         let mut bodies = Vec::with_capacity(size);
         for i in 0..size {
             let n = done + i;
@@ -271,7 +279,9 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
                     email: rng
                         .random_bool(0.5)
                         .then(|| format!("contact{n}.{k}@example.com")),
-                    birthday: None,
+                    birthday: rng.random_bool(0.3).then(|| {
+                        (today - Duration::days(rng.random_range(25 * 365..60 * 365))).to_string()
+                    }),
                     is_primary: k == 0,
                 })
                 .collect();
@@ -302,7 +312,10 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
                 owner_id: Some(owners[n % owners.len()]),
                 cooperation_since,
                 influence: Some(rng.random_range(1..=5)),
-                referred_by: None,
+                // One in twenty was brought by an earlier customer (客户推荐).
+                referred_by: (!loaded.is_empty() && rng.random_bool(0.05))
+                    .then(|| loaded.choose(&mut rng).map(|(id, _, _)| *id))
+                    .flatten(),
                 tags,
             });
         }
@@ -332,6 +345,7 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
     leads(ctx, &mut rng, size.leads, &loaded).await?;
     deals(ctx, &mut rng, size.deals, &loaded).await?;
     service(ctx, &mut rng, size.work_orders, &loaded).await?;
+    upkeep(ctx, &mut rng, size.upkeep, &loaded).await?;
     // Fresh statistics for the query planner after a bulk load; on PostgreSQL also the
     // visibility map, so that index-only scans (the forecast's) need not visit the table.
     let analyze = match ctx.db.get_database_backend() {
@@ -750,4 +764,121 @@ pub fn calendar_2026() -> crm_domain::calendar::CalendarDocument {
         ],
         ..CalendarDocument::default()
     }
+}
+
+/// A year of upkeep for `count` of the customers, each written by its owner through the use
+/// cases: one to four communication records over the past year, a one-year contract for
+/// two in five (started up to two years ago, so some are active, some end within 90 days,
+/// some expired), a survey for one in three; then the care holidays (unless kept already)
+/// and the reminders all of this makes.
+async fn upkeep(
+    ctx: &Ctx,
+    rng: &mut StdRng,
+    count: usize,
+    customers: &[(Uuid, Uuid, String)],
+) -> anyhow::Result<()> {
+    use crm_app::Input;
+    use crm_app::activities::NewActivity;
+    use crm_app::contracts::NewContract;
+    use crm_app::retention::NewSurvey;
+    const SAID: &[(&str, &str)] = &[
+        ("visit", "拜访采购部，介绍新一代产品线"),
+        ("call", "电话确认下季度采购计划"),
+        ("meeting", "与技术团队评审改造方案"),
+        ("wechat", "微信沟通交付进度"),
+        ("email", "发送报价单与技术参数"),
+    ];
+    if count == 0 {
+        return Ok(());
+    }
+    let to_app = |e: crm_app::AppError| anyhow::anyhow!(identity::describe(&e));
+    let now = Utc::now();
+    let today = now.date_naive();
+    let picked: Vec<&(Uuid, Uuid, String)> = customers.choose_multiple(rng, count).collect();
+    for (n, (customer, owner, _)) in picked.into_iter().enumerate() {
+        let rep = Caller::Person {
+            id: *owner,
+            role: Role::Sales,
+        };
+        for _ in 0..rng.random_range(1..=4) {
+            let (kind, summary) = *SAID.choose(rng).unwrap_or(&SAID[0]);
+            let at = now - Duration::minutes(rng.random_range(60..365 * 24 * 60));
+            let body = NewActivity {
+                kind: kind.to_owned(),
+                occurred_at: Some(at),
+                summary: summary.to_owned(),
+                feedback: rng
+                    .random_bool(0.5)
+                    .then(|| "对交付周期比较关注".to_owned()),
+                needs_change: None,
+                next_follow_up: None,
+                contact_id: None,
+                opportunity_id: None,
+            };
+            crm_app::activities::create(ctx, &rep, *customer, Input::ready(body))
+                .await
+                .map_err(to_app)?;
+        }
+        if rng.random_bool(0.4) {
+            let starts = today - Duration::days(rng.random_range(0..730));
+            let body = NewContract {
+                customer_id: *customer,
+                number: format!(
+                    "HT-{}-{}",
+                    starts.format("%Y%m"),
+                    &Uuid::now_v7().simple().to_string()[20..]
+                ),
+                opportunity_id: None,
+                amount: format!("{:.2}", 20_000f64 * 100f64.powf(rng.random::<f64>())),
+                signed_on: None,
+                starts_on: starts.to_string(),
+                ends_on: (starts + Duration::days(364)).to_string(),
+            };
+            crm_app::contracts::create(ctx, &rep, Input::ready(body))
+                .await
+                .map_err(to_app)?;
+        }
+        if n % 3 == 0 {
+            let body = NewSurvey {
+                period: None,
+                needs: rng.random_bool(0.3).then(|| "希望增加现场培训".to_owned()),
+                product_satisfaction: *[5, 5, 4, 4, 4, 3, 2].choose(rng).unwrap_or(&4),
+                service_satisfaction: *[5, 5, 5, 4, 4, 3].choose(rng).unwrap_or(&5),
+                comments: None,
+            };
+            crm_app::retention::create_survey(ctx, &rep, *customer, Input::ready(body))
+                .await
+                .map_err(to_app)?;
+        }
+    }
+    let system = Caller::System;
+    let kept = crm_app::reminders::get_holidays(ctx, &system)
+        .await
+        .map_err(to_app)?;
+    if kept.version == 0 {
+        let day = |date: &str, name: &str| crm_domain::calendar::CalendarDay {
+            date: date.to_owned(),
+            name: name.to_owned(),
+        };
+        let holidays = crm_app::reminders::CareHolidays {
+            holidays: vec![
+                day("2026-09-25", "中秋节"),
+                day("2026-10-01", "国庆节"),
+                day("2027-01-01", "元旦"),
+                day("2027-02-06", "春节"),
+            ],
+        };
+        crm_app::reminders::put_holidays(
+            ctx,
+            &system,
+            crm_app::input::IfMatch::Absent,
+            Input::ready(holidays),
+        )
+        .await
+        .map_err(to_app)?;
+    }
+    crm_app::reminders::generate(ctx, crm_app::reminders::GenerateSettings::default())
+        .await
+        .map_err(to_app)?;
+    Ok(())
 }

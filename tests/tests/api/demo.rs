@@ -107,6 +107,7 @@ async fn demo_data_shows_a_pipeline_in_every_stage() {
             leads: 1200,
             deals: 400,
             work_orders: 150,
+            upkeep: 200,
         },
         11,
     )
@@ -156,6 +157,36 @@ async fn demo_data_shows_a_pipeline_in_every_stage() {
     )
     .await;
     assert!(calendar["calendar"]["holidays"].as_array().unwrap().len() > 30);
+
+    // A year of upkeep: records, contracts in every status, surveys, referrals, reminders.
+    let activities = all(&app, &manager.token, "/api/v1/activities").await;
+    assert!(activities.len() >= 200, "{}", activities.len());
+    let contracts = all(&app, &manager.token, "/api/v1/contracts").await;
+    for status in ["active", "expired"] {
+        assert!(contracts.iter().any(|c| c["status"] == status), "{status}");
+    }
+    let renewals = all(
+        &app,
+        &manager.token,
+        "/api/v1/contracts?ending_within_days=90",
+    )
+    .await;
+    assert!(!renewals.is_empty());
+    let referrals = all(&app, &manager.token, "/api/v1/reports/referrals").await;
+    assert!(!referrals.is_empty());
+    let holidays = json(
+        app.as_user(
+            Method::GET,
+            "/api/v1/care-calendar/holidays",
+            &manager.token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(holidays["holidays"].as_array().unwrap().len(), 4);
 
     let leads = all(&app, &manager.token, "/api/v1/leads").await;
     assert_eq!(leads.len(), 1200);
