@@ -69,6 +69,9 @@ pub struct Claims {
     pub ver: i32,
 }
 
+/// Clock skew tolerated on a token's `exp`, `nbf` and `iat`, in seconds.
+pub const CLOCK_LEEWAY_SECS: u64 = 30;
+
 /// Authentication machinery shared by all workers.
 pub struct Auth {
     encoding: EncodingKey,
@@ -96,7 +99,8 @@ impl Auth {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = CLOCK_LEEWAY_SECS;
+        validation.validate_nbf = true;
         // Compare unknown usernames against a real hash so they take as long as known ones.
         let dummy_hash = crm_domain::password::hash("timing-equaliser-not-a-password")?;
         Ok(Self {
@@ -128,11 +132,25 @@ impl Auth {
             .map_err(AppError::internal)
     }
 
-    /// Verifies an access token's signature, algorithm, issuer, audience and expiry.
+    /// Verifies an access token's signature, algorithm, issuer, audience, expiry and
+    /// `nbf`, and that it is one this server could have issued: not issued in the future and
+    /// living no longer than the configured access-token lifetime (each with
+    /// [`CLOCK_LEEWAY_SECS`] of clock skew). A token forged with a leaked secret and a
+    /// hundred-year expiry is refused.
     pub fn verify_access(&self, token: &str) -> Result<Claims, AppError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let invalid = || AppError::Unauthenticated("The access token is invalid or expired.");
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| AppError::Unauthenticated("The access token is invalid or expired."))
+            .map_err(|_| invalid())?;
+        let now = Utc::now().timestamp();
+        let leeway = i64::try_from(CLOCK_LEEWAY_SECS).unwrap_or(0);
+        let lifetime = i64::try_from(self.access_ttl.as_secs()).unwrap_or(i64::MAX);
+        if claims.iat > now.saturating_add(leeway)
+            || claims.exp.saturating_sub(claims.iat) > lifetime.saturating_add(leeway)
+        {
+            return Err(invalid());
+        }
+        Ok(claims)
     }
 
     /// Hashes a password on the blocking pool, at most `hash_concurrency` at a time.

@@ -284,7 +284,13 @@ async fn insert(
     }
     let customer = row.customer_id;
     let signed = row.signed_on.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let saved = contracts::insert(tx, row).await?;
+    // The check above answers the common case; the unique index the race.
+    let saved = contracts::insert(tx, row).await.map_err(|e| match e {
+        crm_store::StoreError::UniqueViolation(_) => {
+            AppError::from(RuleViolation::DuplicateContractNumber { existing_id: None })
+        }
+        other => AppError::from(other),
+    })?;
     if let Some(at) = signed {
         customers::record_engagement(tx, customer, at.min(Utc::now())).await?;
     }

@@ -133,6 +133,15 @@ async fn issue_pair(
 /// tells which.
 pub async fn login(ctx: &Ctx, body: Input<LoginRequest>) -> Result<TokenResponse, AppError> {
     let LoginRequest { username, password } = body.take()?;
+    // No username holds a control character (they are refused when accounts are made), and
+    // a NUL would not even reach PostgreSQL: refuse it as the text fields do.
+    if username.chars().any(char::is_control) {
+        return Err(AppError::invalid_field(
+            "username",
+            "invalid_character",
+            "must not contain control characters",
+        ));
+    }
     let username = username.trim().to_lowercase();
     if username.is_empty() || username.len() > 64 || password.is_empty() || password.len() > 1024 {
         return Err(AppError::Unauthenticated(INVALID_CREDENTIALS));

@@ -78,23 +78,38 @@ pub async fn claim(
         body: Set(None),
         created_at: Set(now),
     };
-    match Entity::insert(row)
-        .exec(conn)
-        .await
-        .map_err(StoreError::from)
-    {
-        Ok(_) => Ok(Claim::New),
-        Err(StoreError::UniqueViolation(_)) => {
-            let existing = Entity::find_by_id((principal.to_owned(), key.to_owned()))
-                .one(conn)
-                .await?
-                .ok_or_else(|| {
-                    StoreError::Database(DbErr::RecordNotFound("idempotency key".to_owned()))
-                })?;
-            Ok(Claim::Existing(existing))
+    // Another request with the key may release it between our insert and our read: then
+    // the key is free again, and we try once more.
+    for _ in 0..5 {
+        match Entity::insert(row.clone())
+            .exec(conn)
+            .await
+            .map_err(StoreError::from)
+        {
+            Ok(_) => return Ok(Claim::New),
+            Err(StoreError::UniqueViolation(_)) => {
+                if let Some(existing) = Entity::find_by_id((principal.to_owned(), key.to_owned()))
+                    .one(conn)
+                    .await?
+                {
+                    return Ok(Claim::Existing(existing));
+                }
+            }
+            Err(other) => return Err(other),
         }
-        Err(other) => Err(other),
     }
+    // The key keeps changing hands: answer as for a request still in flight.
+    Ok(Claim::Existing(Model {
+        principal: principal.to_owned(),
+        key: key.to_owned(),
+        request_hash: request_hash.to_owned(),
+        status: None,
+        location: None,
+        etag: None,
+        content_type: None,
+        body: None,
+        created_at: now,
+    }))
 }
 
 /// Stores the successful response of a claimed key.

@@ -99,6 +99,76 @@ fn forge(header: &Header, claims: &serde_json::Value, secret: &[u8]) -> String {
 }
 
 #[tokio::test]
+async fn a_control_character_in_a_username_is_refused_on_both_databases() {
+    let app = TestApp::spawn().await;
+    // JSON escapes: the body is well-formed, the username is not.
+    for name in [r"adm\u0000in", r"admin\u0007", r"a\u001b[2J"] {
+        let response = app
+            .request(Method::POST, "/api/v1/auth/login")
+            .header("Content-Type", "application/json")
+            .body(format!(
+                r#"{{"username": "{name}", "password": "whatever-1234"}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "username");
+    }
+}
+
+#[tokio::test]
+async fn tokens_this_server_could_not_have_issued_are_rejected() {
+    let app = TestApp::spawn().await;
+    let user = app.user(Role::Admin).await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iat: i64, exp: i64, nbf: Option<i64>| {
+        let mut c = json!({"iss": "crm", "aud": "crm-api", "sub": user.id, "exp": exp, "iat": iat,
+                           "jti": uuid::Uuid::now_v7(), "ver": 0});
+        if let Some(nbf) = nbf {
+            c["nbf"] = json!(nbf);
+        }
+        c
+    };
+    let hs256 = Header::new(Algorithm::HS256);
+    // Within the configured lifetime (15 minutes in tests) and small clock skew: accepted.
+    let fine = forge(&hs256, &claims(now - 10, now + 800, None), JWT_SECRET);
+    assert_eq!(me_status(&app, &fine).await, 200);
+    let skewed = forge(
+        &hs256,
+        &claims(now + 10, now + 800, Some(now + 10)),
+        JWT_SECRET,
+    );
+    assert_eq!(me_status(&app, &skewed).await, 200);
+    // A hundred-year token signed with the right secret.
+    expect_401(
+        &app,
+        &forge(
+            &hs256,
+            &claims(now, now + 100 * 365 * 86_400, None),
+            JWT_SECRET,
+        ),
+    )
+    .await;
+    // Issued in the future.
+    expect_401(
+        &app,
+        &forge(&hs256, &claims(now + 3600, now + 3700, None), JWT_SECRET),
+    )
+    .await;
+    // Not valid before an hour from now.
+    expect_401(
+        &app,
+        &forge(
+            &hs256,
+            &claims(now, now + 600, Some(now + 3600)),
+            JWT_SECRET,
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn tampered_tokens_are_rejected() {
     let app = TestApp::spawn().await;
     let user = app.user(Role::Admin).await;

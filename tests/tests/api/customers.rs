@@ -1327,3 +1327,41 @@ async fn uscc_and_region_checks_on_edit() {
     );
     let _ = random_uscc();
 }
+
+#[tokio::test]
+async fn a_customer_brings_at_most_fifty_contacts() {
+    let app = TestApp::spawn().await;
+    let sales = app.user(Role::Sales).await;
+    let mut body = customer_body("昆山精工电子有限公司");
+    let contact = body["contacts"][0].clone();
+    let mut many = vec![contact.clone()];
+    for i in 0..8000 {
+        let mut extra = contact.clone();
+        extra["is_primary"] = json!(false);
+        extra["mobile"] = json!(format!("137{:08}", i));
+        many.push(extra);
+    }
+    body["contacts"] = json!(many);
+    let refused = problem(
+        app.as_user(Method::POST, "/api/v1/customers", &sales.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "contacts");
+    assert_eq!(refused["errors"][0]["code"], "too_many");
+    body["contacts"] = json!(many[..50].to_vec());
+    json(
+        app.as_user(Method::POST, "/api/v1/customers", &sales.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+}

@@ -94,3 +94,22 @@ async fn the_key_is_documented_on_every_creating_operation() {
         }
     }
 }
+
+#[tokio::test]
+async fn failing_requests_racing_on_one_key_never_break_the_server() {
+    let app = TestApp::spawn().await;
+    let user = app.user(Role::Sales).await;
+    for _ in 0..6 {
+        let tries = (0..12).map(|_| {
+            app.as_user(Method::POST, "/api/v1/customers", &user.token)
+                .header("Idempotency-Key", "race-on-one-key")
+                .json(&serde_json::json!({}))
+                .send()
+        });
+        for response in futures_util::future::join_all(tries).await {
+            let status = response.unwrap().status().as_u16();
+            // Refused bodies (422) release the key; a request that meets it claimed is 409.
+            assert!([409, 422].contains(&status), "{status}");
+        }
+    }
+}

@@ -178,6 +178,9 @@ impl Customer {
     }
 }
 
+/// Most contacts a new customer may bring (more are added one by one).
+pub const MAX_NEW_CONTACTS: usize = 50;
+
 /// A page of customers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerList {
@@ -230,8 +233,8 @@ pub struct NewCustomer {
     /// `potential`, `customer` or `lost`.
     #[schema(value_type = CustomerType)]
     pub customer_type: String,
-    /// At least one; exactly one with `is_primary`.
-    #[schema(min_items = 1)]
+    /// At least one and at most 50; exactly one with `is_primary`.
+    #[schema(min_items = 1, max_items = 50)]
     pub contacts: Vec<NewContact>,
     /// Annual purchase budget in 万元: a decimal string, at most two decimals.
     #[schema(example = "1250.00", pattern = r"^[0-9]+(\.[0-9]{1,2})?$")]

@@ -266,9 +266,13 @@ pub(crate) async fn check_create(
     if body.contacts.is_empty() {
         c.fail("contacts", "required", "must hold at least one contact");
     }
+    if body.contacts.len() > dto::MAX_NEW_CONTACTS {
+        c.fail("contacts", "too_many", "must hold at most 50 contacts");
+    }
     let new_contacts: Vec<contacts::Model> = body
         .contacts
         .iter()
+        .take(dto::MAX_NEW_CONTACTS)
         .cloned()
         .enumerate()
         .map(|(idx, contact)| {
@@ -374,9 +378,13 @@ pub async fn create_batch(
         if body.contacts.is_empty() {
             one.fail("contacts", "required", "must hold at least one contact");
         }
+        if body.contacts.len() > dto::MAX_NEW_CONTACTS {
+            one.fail("contacts", "too_many", "must hold at most 50 contacts");
+        }
         let people: Vec<contacts::Model> = body
             .contacts
             .iter()
+            .take(dto::MAX_NEW_CONTACTS)
             .cloned()
             .enumerate()
             .map(|(k, contact)| {
