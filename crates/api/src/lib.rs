@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
+pub mod security;
 pub mod telemetry;
 
 use actix_cors::Cors;
@@ -33,6 +34,9 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 pub struct ApiSettings {
     /// Origins allowed to call the API from a browser; `*` allows any. Empty: no CORS.
     pub cors_origins: Vec<String>,
+    /// `Strict-Transport-Security` max-age in seconds; 0 sends none (set it when the API is
+    /// served over TLS).
+    pub hsts_max_age: u64,
 }
 
 /// What every handler may reach: the use cases' context and the HTTP settings.
@@ -85,7 +89,7 @@ pub fn openapi_json() -> String {
 }
 
 /// Builds the application: routes, extractor configuration, fallback, documentation and
-/// middleware (request id, access log, CORS, compression).
+/// middleware (request id, access log, CORS, compression, security headers).
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -114,6 +118,7 @@ pub fn build_app(
         .wrap(cors)
         .wrap(TracingLogger::<telemetry::CrmRootSpan>::new())
         .wrap(from_fn(request_id::middleware))
+        .wrap(from_fn(security::middleware))
 }
 
 fn cors(settings: &ApiSettings) -> Cors {

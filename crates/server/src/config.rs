@@ -103,6 +103,9 @@ pub struct Config {
     pub retier_at: String,
     /// Seconds between sweeps for late work orders (`CRM_SLA_SWEEP_SECONDS`).
     pub sla_sweep_seconds: u64,
+    /// `Strict-Transport-Security` max-age in seconds, 0 for none (`CRM_HSTS_MAX_AGE`); set
+    /// it when the API is served over TLS.
+    pub hsts_max_age: u64,
     /// Seconds between runs of the reminder generator (`CRM_REMINDER_INTERVAL_SECONDS`).
     pub reminder_interval_seconds: u64,
     /// Days before a contract ends that renewal talks are reminded of
@@ -133,6 +136,7 @@ impl Default for Config {
             job_concurrency: 2,
             retier_at: "02:00".to_owned(),
             sla_sweep_seconds: 60,
+            hsts_max_age: 0,
             reminder_interval_seconds: 300,
             renewal_notice_days: 90,
         }
@@ -162,6 +166,7 @@ const ENV_KEYS: &[&str] = &[
     "job_concurrency",
     "retier_at",
     "sla_sweep_seconds",
+    "hsts_max_age",
     "reminder_interval_seconds",
     "renewal_notice_days",
 ];
@@ -238,6 +243,9 @@ impl Config {
         }
         if !(1..=86_400).contains(&self.sla_sweep_seconds) {
             return Err("invalid configuration: `sla_sweep_seconds` (CRM_SLA_SWEEP_SECONDS) must be 1 to 86400 seconds".to_owned());
+        }
+        if self.hsts_max_age > 63_072_000 {
+            return Err("invalid configuration: `hsts_max_age` (CRM_HSTS_MAX_AGE) must be 0 to 63072000 seconds (two years)".to_owned());
         }
         if !(1..=86_400).contains(&self.reminder_interval_seconds) {
             return Err("invalid configuration: `reminder_interval_seconds` (CRM_REMINDER_INTERVAL_SECONDS) must be 1 to 86400 seconds".to_owned());

@@ -143,5 +143,6 @@ pub async fn wait_for_signal() {
 pub fn api_settings(config: &Config) -> ApiSettings {
     ApiSettings {
         cors_origins: config.cors_origins.items(),
+        hsts_max_age: config.hsts_max_age,
     }
 }

@@ -29,11 +29,49 @@ impl From<DbErr> for StoreError {
             }
             _ => {}
         }
-        match &err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(RuntimeErr::SqlxError(_)) => {
-                Self::Unavailable(err)
-            }
-            _ => Self::Database(err),
+        if unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Database(err)
         }
+    }
+}
+
+/// Whether `err` says the database cannot be reached now — no connection from the pool, a
+/// connection refused, broken or closed under a query, the server shutting down or not yet
+/// accepting, SQLite's file busy, locked or unreadable — rather than that the statement is
+/// wrong.
+/// These answer 503 with `Retry-After`: the request may simply be sent again.
+fn unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as E;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        E::Io(_)
+        | E::Tls(_)
+        | E::PoolTimedOut
+        | E::PoolClosed
+        | E::WorkerCrashed
+        | E::Protocol(_) => true,
+        E::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // Busy (5), locked (6), I/O error (10), cannot open (14), and their extended
+                // codes (the low byte).
+                code.parse::<i64>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
+            } else {
+                // Connection exceptions (08…), admin or crash shutdown and cannot connect
+                // now (57P01–03), too many connections (53300).
+                code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&&*code)
+            }
+        }
+        _ => false,
     }
 }

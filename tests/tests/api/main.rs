@@ -7,6 +7,7 @@ mod auth;
 mod customers;
 mod deals;
 mod demo;
+mod faults;
 mod idempotency;
 mod jobs;
 mod leads;

@@ -108,6 +108,7 @@ async fn swagger_ui_is_served_offline() {
 async fn cors_preflight_is_answered_for_configured_origins() {
     let app = TestApp::spawn_with(crm_api::ApiSettings {
         cors_origins: vec!["https://app.example.com".to_owned()],
+        ..crm_api::ApiSettings::default()
     })
     .await;
     let response = app
@@ -133,5 +134,47 @@ async fn cors_preflight_is_answered_for_configured_origins() {
         !response
             .headers()
             .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::spawn_with(crm_api::ApiSettings {
+        hsts_max_age: 31_536_000,
+        ..crm_api::ApiSettings::default()
+    })
+    .await;
+    let user = app.user(crm_domain::access::Role::Sales).await;
+    let public = app.get("/healthz").await;
+    let private = app
+        .as_user(Method::GET, "/api/v1/customers", &user.token)
+        .send()
+        .await
+        .unwrap();
+    let missing = app
+        .as_user(Method::GET, "/api/v1/nothing-here", &user.token)
+        .send()
+        .await
+        .unwrap();
+    for response in [&public, &private, &missing] {
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(
+            h["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+    }
+    // What an authenticated caller reads is never kept by a shared cache.
+    assert_eq!(private.headers()["cache-control"], "no-store");
+    assert_eq!(missing.headers()["cache-control"], "no-store");
+    // Without the setting, no HSTS.
+    let plain = TestApp::spawn().await;
+    assert!(
+        !plain
+            .get("/healthz")
+            .await
+            .headers()
+            .contains_key("strict-transport-security")
     );
 }
