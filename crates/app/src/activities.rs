@@ -70,6 +70,17 @@ impl From<activities::Model> for Activity {
     }
 }
 
+impl Activity {
+    /// The record as `caller` may see it: the deal only for those who may read deals.
+    fn for_caller(m: activities::Model, caller: &Caller) -> Self {
+        let mut shown = Self::from(m);
+        if !caller.may(Action::ReadDeals) {
+            shown.opportunity_id = None;
+        }
+        shown
+    }
+}
+
 /// A new communication record.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -180,12 +191,11 @@ pub async fn create(
     customer_id: Uuid,
     body: Input<NewActivity>,
 ) -> Result<Activity, AppError> {
-    require(caller, Action::ReadCustomers)?;
+    require(caller, Action::RecordActivity)?;
     let tx = ctx.begin().await?;
     let customer = customers::find_visible(&tx, customer_id, caller.visibility())
         .await?
         .ok_or(AppError::NotFound)?;
-    require(caller, Action::RecordActivity)?;
     let body = body.take()?;
     let now = Utc::now();
     let mut c = Checker::default();
@@ -293,8 +303,8 @@ pub async fn list(
                 q.created_by
             },
             kind: q.kind.map(|k| k.as_str().to_owned()),
-            from: q.from,
-            to: q.to,
+            from: crate::page::instant("from", q.from)?,
+            to: crate::page::instant("to", q.to)?,
         },
         PageQuery {
             limit: q.limit,
@@ -339,7 +349,10 @@ async fn page_of(
     .await?;
     let next = page.next_cursor(rows.last().map(|r| r.id), rows.len());
     Ok(ActivityList {
-        items: rows.into_iter().map(Activity::from).collect(),
+        items: rows
+            .into_iter()
+            .map(|m| Activity::for_caller(m, caller))
+            .collect(),
         next_cursor: next,
     })
 }
@@ -349,7 +362,7 @@ pub async fn get(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Activity, AppEr
     require(caller, Action::ReadCustomers)?;
     activities::find_visible(&ctx.db, id, caller.visibility())
         .await?
-        .map(Activity::from)
+        .map(|m| Activity::for_caller(m, caller))
         .ok_or(AppError::NotFound)
 }
 

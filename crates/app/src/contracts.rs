@@ -111,6 +111,14 @@ impl Contract {
     }
 }
 
+/// `shown` as `caller` may see it: the deal only for those who may read deals.
+fn for_caller(mut shown: Contract, caller: &Caller) -> Contract {
+    if !caller.may(Action::ReadDeals) {
+        shown.opportunity_id = None;
+    }
+    shown
+}
+
 /// A new contract.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -376,20 +384,13 @@ pub async fn renew(
     if_match: IfMatch,
     body: Input<RenewContract>,
 ) -> Result<Contract, AppError> {
-    require(caller, Action::ReadCustomers)?;
+    require(caller, Action::EditContract)?;
     let tx = ctx.begin().await?;
     let old = contracts::find_visible(&tx, id, caller.visibility(), true)
         .await?
         .ok_or(AppError::NotFound)?;
-    require(caller, Action::EditContract)?;
     if_match.check(old.version)?;
     let body = body.take()?;
-    if old.successor_id.is_some() {
-        return Err(RuleViolation::AlreadyRenewed {
-            existing_id: old.successor_id,
-        }
-        .into());
-    }
     let mut c = Checker::default();
     let starts = match body.starts_on.as_deref() {
         Some(raw) => day(&mut c, "starts_on", raw),
@@ -410,6 +411,12 @@ pub async fn renew(
     }
     check_deal(&tx, caller, &mut c, old.customer_id, body.opportunity_id).await?;
     c.finish()?;
+    if old.successor_id.is_some() {
+        return Err(RuleViolation::AlreadyRenewed {
+            existing_id: old.successor_id,
+        }
+        .into());
+    }
     let checked = checked.ok_or_else(|| AppError::internal("checked fields missing"))?;
     match customers::find_visible(&tx, old.customer_id, caller.visibility()).await? {
         Some(customer) => ensure_live(&customer)?,
@@ -456,7 +463,7 @@ pub async fn get(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Contract, AppEr
     require(caller, Action::ReadCustomers)?;
     contracts::find_visible(&ctx.db, id, caller.visibility(), false)
         .await?
-        .map(|m| Contract::view(m, today()))
+        .map(|m| for_caller(Contract::view(m, today()), caller))
         .ok_or(AppError::NotFound)
 }
 

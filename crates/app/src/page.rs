@@ -83,6 +83,37 @@ impl PageQuery {
     }
 }
 
+/// A query instant, checked to lie in years 1900–9999: outside them PostgreSQL refuses some
+/// and SQLite sorts others out of order, so the two databases would disagree.
+pub fn instant(
+    field: &str,
+    value: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    use chrono::Datelike;
+    match value {
+        Some(v) if !(1900..=9999).contains(&v.year()) => {
+            Err(invalid(field, "must be an instant in years 1900 to 9999"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The cursor of a list ordered by an instant then an id: both, to the nanosecond.
+pub fn time_cursor(at: chrono::DateTime<chrono::Utc>, id: Uuid) -> String {
+    format!("{}.{}", at.timestamp_nanos_opt().unwrap_or(0), id.simple())
+}
+
+/// Reads a [`time_cursor`]; 400 when it is not one.
+pub fn parse_time_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, Uuid), AppError> {
+    let bad = || invalid("cursor", "is not a cursor returned by this list");
+    let (nanos, id) = raw.split_once('.').ok_or_else(bad)?;
+    let at = nanos
+        .parse::<i64>()
+        .map(chrono::DateTime::from_timestamp_nanos)
+        .map_err(|_| bad())?;
+    Ok((at, Uuid::try_parse(id).map_err(|_| bad())?))
+}
+
 /// A 400 `invalid_parameter` naming the query parameter `field`.
 pub fn invalid(field: &str, message: &str) -> AppError {
     AppError::invalid_parameter(field, message)

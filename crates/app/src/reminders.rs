@@ -147,19 +147,7 @@ fn person(caller: &Caller) -> Result<Uuid, AppError> {
 }
 
 fn cursor_of(m: &reminders::Model) -> String {
-    format!("{}.{}", m.due_at.timestamp_micros(), m.id.simple())
-}
-
-fn parse_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), AppError> {
-    let bad = || crate::page::invalid("cursor", "is not a cursor returned by this list");
-    let (micros, id) = raw.split_once('.').ok_or_else(bad)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    let id = Uuid::try_parse(id).map_err(|_| bad())?;
-    Ok((at, id))
+    crate::page::time_cursor(m.due_at, m.id)
 }
 
 /// The caller's inbox: open reminders that are not snoozed, soonest due first.
@@ -176,12 +164,16 @@ pub async fn inbox(
         cursor: None,
     }
     .limit()?;
-    let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(crate::page::parse_time_cursor)
+        .transpose()?;
     let status = q.status.unwrap_or(ReminderStatus::Open);
     let filter = reminders::InboxFilter {
         status: Some(status.as_str().to_owned()),
         kind: q.kind.map(|k| k.as_str().to_owned()),
-        due_before: q.due_before,
+        due_before: crate::page::instant("due_before", q.due_before)?,
         awake_at: (status == ReminderStatus::Open && q.include_snoozed != Some(true))
             .then(Utc::now),
     };
@@ -559,6 +551,36 @@ pub async fn care_calendar(
     Ok(CareCalendar { items })
 }
 
+/// Takes back `previous`'s open generated reminders about `subjects`, which passed to
+/// someone else, journaling each (`reminder.deleted`). The new holder gets their own on the
+/// generator's next run.
+pub(crate) async fn retract(
+    tx: &impl ConnectionTrait,
+    previous: Uuid,
+    subjects: &[Uuid],
+    journal: &mut Journal,
+) -> Result<(), AppError> {
+    for id in reminders::retract(tx, previous, subjects).await? {
+        journal_retracted(journal, id, previous)?;
+    }
+    Ok(())
+}
+
+/// The audit entry and `reminder.deleted` event of a reminder taken back from `previous`.
+pub(crate) fn journal_retracted(
+    journal: &mut Journal,
+    id: Uuid,
+    previous: Uuid,
+) -> Result<(), AppError> {
+    journal.record(
+        REMINDER,
+        id,
+        AuditAction::Deleted,
+        json!({"reason": {"from": null, "to": "subject passed to someone else"}}),
+        &json!({"id": id, "user_id": previous}),
+    )
+}
+
 /// How the generator runs.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct GenerateSettings {
@@ -624,7 +646,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                 drafts.push(Draft {
                     user: *owner,
                     kind: ReminderKind::Renewal,
-                    key: format!("renewal:{}", r.id),
+                    key: format!("renewal:{}:{owner}", r.id),
                     title: format!("Renewal talks: contract {} ends on {}", r.number, r.ends_on),
                     subject: Some(("contract", r.id)),
                     due_at: local_midnight(r.ends_on - Duration::days(notice)).max(now),
@@ -650,7 +672,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                 drafts.push(Draft {
                     user: c.owner_id,
                     kind: ReminderKind::FollowUp,
-                    key: format!("follow_up:{}:{due_on}", c.id),
+                    key: format!("follow_up:{}:{due_on}:{}", c.id, c.owner_id),
                     title: format!("Follow up with {} (due {due_on})", c.name),
                     subject: Some(("customer", c.id)),
                     due_at: local_midnight(due_on),
@@ -696,7 +718,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                 drafts.push(Draft {
                     user: r.owner_id,
                     kind: ReminderKind::Birthday,
-                    key: format!("birthday:{}:{on}", r.contact_id),
+                    key: format!("birthday:{}:{on}:{}", r.contact_id, r.owner_id),
                     title: format!("Birthday of {} ({}) on {on}", r.name, r.customer_name),
                     subject: Some(("contact", r.contact_id)),
                     due_at: local_midnight(on),

@@ -222,19 +222,7 @@ pub struct AtRiskList {
 }
 
 fn risk_cursor(m: &customers::Model) -> String {
-    let at = m.last_engaged_at.unwrap_or(m.created_at);
-    format!("{}.{}", at.timestamp_micros(), m.id.simple())
-}
-
-fn parse_risk_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), AppError> {
-    let bad = || crate::page::invalid("cursor", "is not a cursor returned by this list");
-    let (micros, id) = raw.split_once('.').ok_or_else(bad)?;
-    let at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(bad)?;
-    Ok((at, Uuid::try_parse(id).map_err(|_| bad())?))
+    crate::page::time_cursor(m.last_engaged_at.unwrap_or(m.created_at), m.id)
 }
 
 /// The caller's customers (all, for managers) with no contact, won deal or contract for the
@@ -252,7 +240,11 @@ pub async fn at_risk(
         cursor: None,
     }
     .limit()?;
-    let after = page.cursor.as_deref().map(parse_risk_cursor).transpose()?;
+    let after = page
+        .cursor
+        .as_deref()
+        .map(crate::page::parse_time_cursor)
+        .transpose()?;
     let (policy, _) = tier_policy::get(&ctx.db).await?;
     let now = Utc::now();
     let cutoff = now - Duration::days(i64::from(policy.at_risk_months) * 30);
@@ -300,12 +292,11 @@ pub async fn mark_lost(
     if_match: IfMatch,
     body: Input<MarkLost>,
 ) -> Result<Customer, AppError> {
-    require(caller, Action::ReadCustomers)?;
+    require(caller, Action::MarkCustomerLost)?;
     let tx = ctx.begin().await?;
     let current = customers::find_visible(&tx, id, caller.visibility())
         .await?
         .ok_or(AppError::NotFound)?;
-    require(caller, Action::MarkCustomerLost)?;
     if_match.check(current.version)?;
     let body = body.take()?;
     let mut c = Checker::default();
@@ -349,9 +340,11 @@ pub async fn mark_lost(
 #[serde(deny_unknown_fields)]
 pub struct ReferralQuery {
     /// Referred customers entered on or after this day (UTC), `YYYY-MM-DD`.
-    pub from: Option<NaiveDate>,
+    #[param(format = Date)]
+    pub from: Option<String>,
     /// Referred customers entered on or before this day (UTC), `YYYY-MM-DD`.
-    pub to: Option<NaiveDate>,
+    #[param(format = Date)]
+    pub to: Option<String>,
     /// Items per page, 1–200.
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u64>,
@@ -401,14 +394,22 @@ pub async fn referrals(
         cursor: q.cursor,
     }
     .page()?;
+    let day = |name: &str, raw: Option<&str>| -> Result<Option<NaiveDate>, AppError> {
+        raw.map(|r| {
+            crm_domain::calendar::parse_day(r.trim()).map_err(|m| crate::page::invalid(name, m))
+        })
+        .transpose()
+    };
+    let (from, to) = (day("from", q.from.as_deref())?, day("to", q.to.as_deref())?);
     let bound = |d: Option<NaiveDate>, days: i64| {
-        d.and_then(|d| (d + Duration::days(days)).and_hms_opt(0, 0, 0))
+        d.and_then(|d| d.checked_add_signed(Duration::days(days)))
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc())
     };
     let rows = customers::referred(
         &ctx.db,
         caller.visibility(),
-        (bound(q.from, 0), bound(q.to, 1)),
+        (bound(from, 0), bound(to, 1)),
         page.after,
         page.limit,
     )

@@ -52,6 +52,87 @@ pub async fn insert_once(conn: &impl ConnectionTrait, model: Model) -> Result<bo
     Ok(result == 1)
 }
 
+/// What reminders about a customer can point at: the customer, its contacts, contracts and
+/// work orders.
+pub async fn subjects_of_customer(
+    conn: &impl ConnectionTrait,
+    customer_id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut ids = vec![customer_id];
+    let of = |col: &str, table: &str| {
+        Query::select()
+            .column(sea_orm::sea_query::Alias::new("id"))
+            .from(sea_orm::sea_query::Alias::new(table))
+            .and_where(Expr::col(sea_orm::sea_query::Alias::new(col)).eq(customer_id))
+            .to_owned()
+    };
+    let backend = conn.get_database_backend();
+    for table in ["contacts", "contracts", "work_orders"] {
+        let rows = conn
+            .query_all_raw(backend.build(&of("customer_id", table)))
+            .await?;
+        for row in rows {
+            ids.push(row.try_get::<Uuid>("", "id")?);
+        }
+    }
+    Ok(ids)
+}
+
+/// Takes back `user`'s open generated reminders about any of `subjects` (the subject passed
+/// to someone else, who gets their own). Returns the ids taken back.
+pub async fn retract(
+    conn: &impl ConnectionTrait,
+    user: Uuid,
+    subjects: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut taken = Vec::new();
+    for chunk in subjects.chunks(500) {
+        let rows: Vec<Uuid> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::UserId.eq(user))
+            .filter(Column::Status.eq("open"))
+            .filter(Column::DedupeKey.is_not_null())
+            .filter(Column::SubjectId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        if !rows.is_empty() {
+            Entity::delete_many()
+                .filter(Column::Id.is_in(rows.iter().copied()))
+                .exec(conn)
+                .await?;
+        }
+        taken.extend(rows);
+    }
+    Ok(taken)
+}
+
+/// Deletes every reminder about any of `subjects` (a purge). Returns their ids.
+pub async fn delete_for_subjects(
+    conn: &impl ConnectionTrait,
+    subjects: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut gone = Vec::new();
+    for chunk in subjects.chunks(500) {
+        let rows: Vec<Uuid> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::SubjectId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        if !rows.is_empty() {
+            Entity::delete_many()
+                .filter(Column::Id.is_in(rows.iter().copied()))
+                .exec(conn)
+                .await?;
+        }
+        gone.extend(rows);
+    }
+    Ok(gone)
+}
+
 /// The reminder `id` if it is `user`'s, locked for a change.
 pub async fn find_own(
     conn: &impl ConnectionTrait,

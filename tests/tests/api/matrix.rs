@@ -210,7 +210,7 @@ const MATRIX: &[Case] = &[
     case("GET",    "/api/v1/work-calendar",             None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("PUT",    "/api/v1/work-calendar",             None,            [401, 403, 200, 403, 403, 403], Some(CALENDAR)),
     case("GET",    "/api/v1/customers/{id}/activities", Customer,        [401, 403, 200, 200, 200, 404], Option::None),
-    case("POST",   "/api/v1/customers/{id}/activities", Customer,        [401, 403, 201, 201, 201, 404], Some(r#"{"kind": "call", "summary": "电话回访{unique}"}"#)),
+    case("POST",   "/api/v1/customers/{id}/activities", Customer,        [401, 403, 201, 201, 201, 403], Some(r#"{"kind": "call", "summary": "电话回访{unique}"}"#)),
     case("GET",    "/api/v1/activities",                None,            [401, 403, 200, 200, 200, 200], Option::None),
     case("GET",    "/api/v1/activities/{id}",           Activity,        [401, 403, 200, 200, 200, 404], Option::None),
     case("GET",    "/api/v1/follow-ups/due",            None,            [401, 403, 200, 200, 200, 403], Option::None),
@@ -218,7 +218,7 @@ const MATRIX: &[Case] = &[
     case("POST",   "/api/v1/contracts",                 None,            [401, 403, 201, 201, 201, 403],
          Some(r#"{"customer_id": "{customer}", "number": "HT-{unique}", "amount": "1000.00", "starts_on": "2026-01-01", "ends_on": "2026-12-31"}"#)),
     case("GET",    "/api/v1/contracts/{id}",            Contract,        [401, 403, 200, 200, 200, 404], Option::None),
-    case("POST",   "/api/v1/contracts/{id}/renew",      FreshContract,   [401, 403, 201, 201, 201, 404],
+    case("POST",   "/api/v1/contracts/{id}/renew",      FreshContract,   [401, 403, 201, 201, 201, 403],
          Some(r#"{"number": "XQ-{unique}", "amount": "1000.00", "ends_on": "2027-12-31"}"#)),
     // Reminders are each person's own: the fixture ones are the rep's.
     case("GET",    "/api/v1/reminders",                 None,            [401, 403, 200, 200, 200, 200], Option::None),
@@ -232,7 +232,7 @@ const MATRIX: &[Case] = &[
     case("GET",    "/api/v1/customers/at-risk",         None,            [401, 403, 200, 200, 200, 403], Option::None),
     case("GET",    "/api/v1/customers/{id}/surveys",    Customer,        [401, 403, 200, 200, 200, 404], Option::None),
     case("POST",   "/api/v1/customers/{id}/surveys",    FreshCustomer,   [401, 403, 201, 201, 201, 404], Some(r#"{"product_satisfaction": 5, "service_satisfaction": 4}"#)),
-    case("POST",   "/api/v1/customers/{id}/mark-lost",  FreshCustomer,   [401, 403, 200, 200, 403, 404], Some(r#"{"reason": "转向竞争对手"}"#)),
+    case("POST",   "/api/v1/customers/{id}/mark-lost",  FreshCustomer,   [401, 403, 200, 200, 403, 403], Some(r#"{"reason": "转向竞争对手"}"#)),
     case("GET",    "/api/v1/reports/referrals",         None,            [401, 403, 200, 200, 200, 403], Option::None),
 ];
 

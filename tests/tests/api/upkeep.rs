@@ -1016,3 +1016,117 @@ async fn surveys_at_risk_customers_and_referrals() {
     .await;
     assert_eq!(none["items"], json!([]));
 }
+
+#[tokio::test]
+async fn reminders_follow_the_customer_to_its_new_owner_and_go_with_a_purge() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let manager = app.user(Role::Manager).await;
+    let first = app.user(Role::Sales).await;
+    let second = app.user(Role::Sales).await;
+    let id = customer(&app, &first, &manager, "key").await;
+    for n in 0..3 {
+        json(
+            post(
+                &app,
+                &first.token,
+                "/api/v1/contracts",
+                contract(
+                    &id,
+                    &format!("HT-HO-{n}"),
+                    "2026-01-01",
+                    &(Utc::now().date_naive() + Duration::days(20 + n)).to_string(),
+                    "1000",
+                ),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    let settings = crm_app::reminders::GenerateSettings::default();
+    crm_app::reminders::generate(&app.ctx, settings)
+        .await
+        .unwrap();
+    // Paged one by one, every reminder comes once.
+    let mut seen = Vec::new();
+    let mut query = "limit=1".to_owned();
+    loop {
+        let page = get(&app, &first.token, &format!("/api/v1/reminders?{query}")).await;
+        for r in page["items"].as_array().unwrap() {
+            seen.push(r["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => query = format!("limit=1&cursor={c}"),
+            None => break,
+        }
+        assert!(seen.len() <= 3, "{seen:?}");
+    }
+    assert_eq!(seen.len(), 3);
+
+    // The customer passes to another rep: the reminders go with it.
+    let current = get(&app, &manager.token, &format!("/api/v1/customers/{id}")).await;
+    json(
+        app.as_user(
+            Method::PATCH,
+            &format!("/api/v1/customers/{id}"),
+            &manager.token,
+        )
+        .header("If-Match", format!("\"{}\"", current["version"]))
+        .json(&json!({"owner_id": second.id}))
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(inbox(&app, &first).await, Vec::<Value>::new());
+    crm_app::reminders::generate(&app.ctx, settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&inbox(&app, &second).await),
+        ["renewal", "renewal", "renewal"]
+    );
+
+    // A purge takes them away.
+    let response = app
+        .as_user(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/purge"),
+            &admin.token,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(inbox(&app, &second).await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn extreme_instants_and_days_are_refused_not_crashed_on() {
+    let app = TestApp::spawn().await;
+    let manager = app.user(Role::Manager).await;
+    for path in [
+        "/api/v1/reports/referrals?to=%2B262143-12-31",
+        "/api/v1/reports/referrals?from=2026-13-01",
+        "/api/v1/work-orders?created_from=-5000-01-01T00:00:00Z",
+        "/api/v1/work-orders?due_before=%2B10000-01-01T00:00:00Z",
+        "/api/v1/activities?from=0001-01-01T00:00:00Z",
+        "/api/v1/reminders?due_before=1000-01-01T00:00:00Z",
+        "/api/v1/leads?received_from=-0001-01-01T00:00:00Z",
+        "/api/v1/customers/at-risk?cursor=-300000000000000000.0190a3c5-0000-7000-8000-000000000000",
+        "/api/v1/reminders?cursor=x.y",
+    ] {
+        let response = app
+            .as_user(Method::GET, path, &manager.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!(status == 400 || status == 200, "{path}: {status}");
+        if status == 400 {
+            problem(response, 400, "invalid_parameter").await;
+        }
+    }
+}

@@ -730,6 +730,10 @@ pub async fn update(
     let after = one(&tx, saved).await?;
     let changes = diff(&snapshot(&before), &snapshot(&after));
     let mut journal = Journal::new();
+    if before.owner_id != after.owner_id {
+        let subjects = crm_store::reminders::subjects_of_customer(&tx, after.id).await?;
+        crate::reminders::retract(&tx, before.owner_id, &subjects, &mut journal).await?;
+    }
     if !changes.is_empty() {
         let action = if changes.contains_key("owner_id") {
             AuditAction::OwnerChanged
@@ -1080,6 +1084,11 @@ pub async fn purge(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<(), AppError>
         return Err(RuleViolation::CustomerPurged.into());
     }
     let files = crate::attachments::delete_all(&tx, row.id).await?;
+    // Reminders name contacts and quote titles: they go, with their change logs.
+    let subjects = crm_store::reminders::subjects_of_customer(&tx, row.id).await?;
+    for reminder in crm_store::reminders::delete_for_subjects(&tx, &subjects).await? {
+        audit::delete_for(&tx, EntityType::Reminder.as_str(), reminder).await?;
+    }
     contacts::delete_for_customer(&tx, row.id).await?;
     tags::set_for_customer(&tx, row.id, &[]).await?;
     audit::delete_for(&tx, CUSTOMER.as_str(), row.id).await?;

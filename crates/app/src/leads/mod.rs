@@ -844,8 +844,8 @@ pub async fn list(
         unassigned: q.unassigned.unwrap_or(false),
         region,
         industry,
-        received_from: q.received_from,
-        received_to: q.received_to,
+        received_from: crate::page::instant("received_from", q.received_from)?,
+        received_to: crate::page::instant("received_to", q.received_to)?,
         q: q.q,
         duplicates_only: q.duplicates.unwrap_or(false),
     };

@@ -405,9 +405,9 @@ pub async fn list(
         customer_id: q.customer_id,
         escalated_to: q.escalated_to,
         breached: q.breached,
-        due_before: q.due_before,
-        created_from: q.created_from,
-        created_to: q.created_to,
+        due_before: crate::page::instant("due_before", q.due_before)?,
+        created_from: crate::page::instant("created_from", q.created_from)?,
+        created_to: crate::page::instant("created_to", q.created_to)?,
         q: q.q,
     };
     let rows = work_orders::list(
@@ -673,11 +673,13 @@ async fn act<T>(
         now,
         timeline: Vec::new(),
         checker: Checker::default(),
+        retracted: Vec::new(),
     };
     let text = apply.apply(&tx, &mut change, &mut row, body).await?;
     let Change {
         mut timeline,
         checker,
+        retracted,
         ..
     } = change;
     checker.finish()?;
@@ -689,6 +691,9 @@ async fn act<T>(
     }
     row.updated_at = now;
     let mut journal = Journal::new();
+    for (id, previous) in retracted {
+        crate::reminders::journal_retracted(&mut journal, id, previous)?;
+    }
     let shown = save(&tx, &current, row, timeline, action, &mut journal).await?;
     journal.commit(tx, caller).await?;
     Ok(shown)
@@ -700,6 +705,8 @@ struct Change<'a> {
     now: DateTime<Utc>,
     timeline: Vec<entry::Model>,
     checker: Checker,
+    /// Reminders taken back from a previous holder, and whose they were.
+    retracted: Vec<(Uuid, Uuid)>,
 }
 
 /// An order's customer must not be purged; archived customers' orders may still be worked
@@ -762,6 +769,12 @@ impl Apply<AssignWorkOrder> for AssignTo {
             return Ok(None);
         }
         if row.assignee_id != Some(body.assignee_id) {
+            if let Some(previous) = row.assignee_id {
+                let taken = crm_store::reminders::retract(tx, previous, &[row.id]).await?;
+                change
+                    .retracted
+                    .extend(taken.into_iter().map(|id| (id, previous)));
+            }
             row.assignee_id = Some(body.assignee_id);
             row.assigned_at = Some(change.now);
             change.timeline.push(entry_row(
