@@ -116,12 +116,7 @@ pub async fn move_all(
     from: Uuid,
     to: Uuid,
 ) -> Result<u64, StoreError> {
-    Ok(Entity::update_many()
-        .col_expr(Column::CustomerId, Expr::value(to))
-        .filter(Column::CustomerId.eq(from))
-        .exec(conn)
-        .await?
-        .rows_affected)
+    crate::bulk::repoint::<Entity>(conn, Column::CustomerId, from, to).await
 }
 
 /// Deletes a customer's records (purge: they hold what people said).

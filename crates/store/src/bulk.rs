@@ -174,3 +174,20 @@ fn json_of(value: Option<Value>) -> Result<Json, StoreError> {
         other => return Err(unsupported(&format!("value {other:?}"))),
     })
 }
+
+/// Points every row whose `column` is `from` at `to` (a merge moving a customer's records to
+/// the survivor). Returns how many moved.
+pub async fn repoint<E: EntityTrait>(
+    conn: &impl ConnectionTrait,
+    column: E::Column,
+    from: uuid::Uuid,
+    to: uuid::Uuid,
+) -> Result<u64, StoreError> {
+    use sea_orm::QueryFilter;
+    Ok(E::update_many()
+        .col_expr(column, sea_orm::sea_query::Expr::value(to))
+        .filter(column.eq(from))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

@@ -176,12 +176,7 @@ pub async fn move_all(
     from: Uuid,
     to: Uuid,
 ) -> Result<u64, StoreError> {
-    Ok(Entity::update_many()
-        .col_expr(Column::CustomerId, Expr::value(to))
-        .filter(Column::CustomerId.eq(from))
-        .exec(conn)
-        .await?
-        .rows_affected)
+    crate::bulk::repoint::<Entity>(conn, Column::CustomerId, from, to).await
 }
 
 #[derive(Debug, FromQueryResult)]

@@ -296,9 +296,13 @@ async fn a_fair_spreadsheet_in_gb18030_goes_in_with_one_request() {
     let mut csv = String::from(
         "来源,来源说明,公司名称,统一社会信用代码,联系人,手机,邮箱,省份代码,行业代码,需求描述,外部编号\n",
     );
+    // Consecutive numbers from a random start: a thousand random ones would collide now and
+    // then, and a collision is a duplicate the counts below do not expect.
+    let base = uuid::Uuid::new_v4().as_u128() % 99_990_000;
+    let seq = |k: u128| format!("137{:08}", base + k);
     let mut mobiles = Vec::new();
     for i in 0..996 {
-        let m = mobile();
+        let m = seq(i);
         mobiles.push(m.clone());
         csv.push_str(&format!(
             "展会,2026 广交会 B 馆,广州第{i}号机电设备有限公司,,张{i},{m},,44,C35,\"需要报价, 约 {i} 台\",scan-{i}\n"
@@ -308,7 +312,7 @@ async fn a_fair_spreadsheet_in_gb18030_goes_in_with_one_request() {
     // 1000: a bad mobile and a made-up industry; 1001: outside the rule.
     csv.push_str(&format!(
         "展会,,既有客户的采购部,{existing_uscc},周强,{},,44,,,\n",
-        mobile()
+        seq(996)
     ));
     csv.push_str(&format!(
         "展会,,重复名片有限公司,,赵敏,{},,44,,,\n",
@@ -317,7 +321,7 @@ async fn a_fair_spreadsheet_in_gb18030_goes_in_with_one_request() {
     csv.push_str("展会,,错误行有限公司,,钱进,12345,,44,Z99,,\n");
     csv.push_str(&format!(
         "电话,,北京来电咨询有限公司,,孙红,{},,11,,,\n",
-        mobile()
+        seq(997)
     ));
     let (bytes, _, _) = encoding_rs::GB18030.encode(&csv);
     assert!(
