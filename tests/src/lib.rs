@@ -352,6 +352,48 @@ impl TestApp {
         json(response, 201).await
     }
 
+    /// Creates a customer of `owner` and has `manager` pin it to `tier`; returns its id.
+    pub async fn pinned_customer(
+        &self,
+        owner: &TestUser,
+        manager: &TestUser,
+        tier: &str,
+    ) -> String {
+        let created = self
+            .create_customer(&owner.token, &customer_body("深圳华瑞智能装备有限公司"))
+            .await;
+        let id = created["id"].as_str().expect("id").to_owned();
+        let response = self
+            .as_user(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/customers/{id}"),
+                &manager.token,
+            )
+            .header("If-Match", format!("\"{}\"", created["version"]))
+            .json(&serde_json::json!({"tier": tier, "tier_reason": "集团战略合作伙伴"}))
+            .send()
+            .await
+            .expect("request sent");
+        json(response, 200).await;
+        id
+    }
+
+    /// Moves work order `id`'s due times an hour into the past, as if it were opened long
+    /// ago, straight in the database.
+    pub async fn make_late(&self, id: &str) {
+        use crm_store::work_orders::{Column, Entity};
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let past = chrono::Utc::now() - chrono::Duration::hours(1);
+        Entity::update_many()
+            .col_expr(Column::ResponseDueAt, Expr::value(past))
+            .col_expr(Column::ResolutionDueAt, Expr::value(past))
+            .filter(Column::Id.eq(uuid::Uuid::parse_str(id).expect("a work order id")))
+            .exec(&self.test_db.db)
+            .await
+            .expect("due times moved");
+    }
+
     /// A request with a bearer token.
     pub fn as_user(
         &self,

@@ -387,12 +387,17 @@ pub async fn follow_ups_due(
     for tier in [Tier::Strategic, Tier::Key, Tier::Ordinary] {
         let days = policy.follow_up.days(tier);
         let cutoff = now - Duration::days(i64::from(days));
-        let rows =
-            customers::follow_ups_due(&ctx.db, caller.visibility(), tier.as_str(), cutoff, limit)
-                .await?;
+        let rows = customers::follow_ups_due(
+            &ctx.db,
+            caller.visibility(),
+            tier.as_str(),
+            cutoff,
+            None,
+            limit,
+        )
+        .await?;
         items.extend(rows.into_iter().map(|c| {
-            let since = c.last_activity_at.unwrap_or(c.created_at);
-            let due_on = (since + Duration::days(i64::from(days))).date_naive();
+            let due_on = policy.follow_up.due_on(tier, c.last_contact());
             FollowUpDue {
                 customer_id: c.id,
                 name: c.name,

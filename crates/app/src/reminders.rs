@@ -254,12 +254,13 @@ fn journal_created(journal: &mut Journal, shown: &Reminder) -> Result<(), AppErr
     )
 }
 
-/// Changes one of the caller's reminders; anyone else's is 404.
-async fn change(
+/// Changes one of the caller's reminders; anyone else's is 404, before the body is read.
+async fn change<T>(
     ctx: &Ctx,
     caller: &Caller,
     id: Uuid,
-    apply: impl FnOnce(&mut reminders::Model, &mut Checker),
+    body: Input<T>,
+    apply: impl FnOnce(&mut reminders::Model, &mut Checker, T),
 ) -> Result<Reminder, AppError> {
     require(caller, Action::ManageOwnAccount)?;
     let me = person(caller)?;
@@ -267,9 +268,10 @@ async fn change(
     let current = reminders::find_own(&tx, id, me)
         .await?
         .ok_or(AppError::NotFound)?;
+    let body = body.take()?;
     let mut row = current.clone();
     let mut c = Checker::default();
-    apply(&mut row, &mut c);
+    apply(&mut row, &mut c, body);
     c.finish()?;
     row.updated_at = Utc::now();
     let saved = reminders::save(&tx, row, current.version)
@@ -291,7 +293,7 @@ async fn change(
 
 /// Marks one of the caller's reminders done.
 pub async fn done(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Reminder, AppError> {
-    change(ctx, caller, id, |row, _| {
+    change(ctx, caller, id, Input::ready(()), |row, _, ()| {
         row.status = ReminderStatus::Done.as_str().to_owned();
         row.snoozed_until = None;
     })
@@ -300,7 +302,7 @@ pub async fn done(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Reminder, AppE
 
 /// Dismisses one of the caller's reminders without action.
 pub async fn dismiss(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Reminder, AppError> {
-    change(ctx, caller, id, |row, _| {
+    change(ctx, caller, id, Input::ready(()), |row, _, ()| {
         row.status = ReminderStatus::Dismissed.as_str().to_owned();
         row.snoozed_until = None;
     })
@@ -314,17 +316,8 @@ pub async fn snooze(
     id: Uuid,
     body: Input<SnoozeReminder>,
 ) -> Result<Reminder, AppError> {
-    require(caller, Action::ManageOwnAccount)?;
-    person(caller)?;
-    // Only the owner learns anything about the body.
-    let exists = reminders::find_own(&ctx.db, id, caller.user_id().unwrap_or_default())
-        .await?
-        .is_some();
-    if !exists {
-        return Err(AppError::NotFound);
-    }
-    let until = body.take()?.until;
-    change(ctx, caller, id, |row, c| {
+    change(ctx, caller, id, body, |row, c, body: SnoozeReminder| {
+        let until = body.until;
         let now = Utc::now();
         if until <= now || until > now + Duration::days(366) {
             c.fail(
@@ -662,13 +655,13 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
         let cutoff = now - Duration::days(days);
         let mut after = None;
         loop {
-            let rows =
-                reminders::follow_ups_page(&ctx.db, tier.as_str(), cutoff, after, BATCH).await?;
+            let all = Visibility::All;
+            let rows = customers::follow_ups_due(&ctx.db, all, tier.as_str(), cutoff, after, BATCH)
+                .await?;
             let Some(last) = rows.last() else { break };
-            after = Some((last.last_activity_at.unwrap_or(last.created_at), last.id));
+            after = Some((last.last_contact(), last.id));
             for c in rows {
-                let since = c.last_activity_at.unwrap_or(c.created_at);
-                let due_on = (since + Duration::days(days)).date_naive();
+                let due_on = policy.follow_up.due_on(tier, c.last_contact());
                 drafts.push(Draft {
                     user: c.owner_id,
                     kind: ReminderKind::FollowUp,

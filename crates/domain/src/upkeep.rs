@@ -90,6 +90,11 @@ impl FollowUpCadence {
         }
     }
 
+    /// The day a customer of `tier` last contacted at `since` is due its next follow-up.
+    pub fn due_on(&self, tier: Tier, since: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        (since + chrono::Duration::days(i64::from(self.days(tier)))).date_naive()
+    }
+
     /// Problems as `(field, message)`.
     pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
         [

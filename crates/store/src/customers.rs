@@ -58,6 +58,12 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
+    /// When the customer was last contacted, or created when it never was: where its
+    /// follow-up cadence counts from.
+    pub fn last_contact(&self) -> DateTime<Utc> {
+        self.last_activity_at.unwrap_or(self.created_at)
+    }
+
     /// Computes the tier and score under `policy` as of `today`, unless the tier is pinned.
     /// `purchased_fen` is the won deals of the trailing 12 months, for a customer that has
     /// won any (see `opportunities::purchase_volumes`); until then the declared annual
@@ -529,23 +535,26 @@ pub async fn names_visible(
     Ok(rows.into_iter().collect())
 }
 
-/// Live customers the caller can see, not lost, that have not engaged (nor been created)
-/// since `cutoff`: the longest quiet first, at most `limit`, after (moment, id) `after`.
-pub async fn at_risk(
+/// Live customers the caller can see, not lost, matching `only`, whose `last` moment (or
+/// their creation, when it has none) was before `cutoff`: the longest quiet first, then by
+/// id, at most `limit`, after (moment, id) `after`.
+async fn quiet(
     conn: &impl ConnectionTrait,
     visibility: Visibility,
+    (last, only): (Column, Condition),
     cutoff: DateTime<Utc>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<Model>, StoreError> {
     let since = || {
         Expr::expr(Func::coalesce([
-            Expr::col(Column::LastEngagedAt),
+            Expr::col(last),
             Expr::col(Column::CreatedAt),
         ]))
     };
     let mut query = Entity::find()
         .filter(visible(visibility))
+        .filter(only)
         .filter(Column::ArchivedAt.is_null())
         .filter(Column::CustomerType.ne("lost"))
         .filter(since().lt(cutoff));
@@ -562,6 +571,39 @@ pub async fn at_risk(
         .limit(limit)
         .all(conn)
         .await?)
+}
+
+/// Customers of `tier` due a follow-up: last contacted (or created) before `cutoff`.
+pub async fn follow_ups_due(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    tier: &str,
+    cutoff: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let only = Condition::all().add(Column::Tier.eq(tier));
+    quiet(
+        conn,
+        visibility,
+        (Column::LastActivityAt, only),
+        cutoff,
+        after,
+        limit,
+    )
+    .await
+}
+
+/// Customers at risk: no contact, won deal or contract (nor creation) since `cutoff`.
+pub async fn at_risk(
+    conn: &impl ConnectionTrait,
+    visibility: Visibility,
+    cutoff: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Model>, StoreError> {
+    let everyone = (Column::LastEngagedAt, Condition::all());
+    quiet(conn, visibility, everyone, cutoff, after, limit).await
 }
 
 /// Customers the caller can see that were referred by another, entered in `[from, to)`,
@@ -587,32 +629,6 @@ pub async fn referred(
         query = query.filter(Column::Id.gt(after));
     }
     Ok(query
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .all(conn)
-        .await?)
-}
-
-/// The live customers of `tier` the caller can see whose last contact (or, never contacted,
-/// their creation) was before `cutoff`: the longest waiting first, at most `limit`.
-pub async fn follow_ups_due(
-    conn: &impl ConnectionTrait,
-    visibility: Visibility,
-    tier: &str,
-    cutoff: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<Model>, StoreError> {
-    let since = Expr::expr(Func::coalesce([
-        Expr::col(Column::LastActivityAt),
-        Expr::col(Column::CreatedAt),
-    ]));
-    Ok(Entity::find()
-        .filter(visible(visibility))
-        .filter(Column::ArchivedAt.is_null())
-        .filter(Column::CustomerType.ne("lost"))
-        .filter(Column::Tier.eq(tier))
-        .filter(since.clone().lt(cutoff))
-        .order_by_asc(since)
         .order_by_asc(Column::Id)
         .limit(limit)
         .all(conn)

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{ExprTrait, Func, OnConflict, Query};
+use sea_orm::sea_query::{ExprTrait, OnConflict, Query};
 use sea_orm::{Condition, DbBackend, FromQueryResult, QueryOrder, QuerySelect};
 
 use crate::StoreError;
@@ -292,42 +292,6 @@ pub async fn birthdays(
     }
     let backend = conn.get_database_backend();
     Ok(BirthdayRow::find_by_statement(backend.build(&query))
-        .all(conn)
-        .await?)
-}
-
-/// Live customers of `tier` whose last contact (or creation) was before `cutoff`, by that
-/// moment then id, after `after`: the follow-up reminders' source.
-pub async fn follow_ups_page(
-    conn: &impl ConnectionTrait,
-    tier: &str,
-    cutoff: DateTime<Utc>,
-    after: Option<(DateTime<Utc>, Uuid)>,
-    limit: u64,
-) -> Result<Vec<crate::customers::Model>, StoreError> {
-    use crate::customers::{Column as C, Entity as E};
-    let since = || {
-        Expr::expr(Func::coalesce([
-            Expr::col(C::LastActivityAt),
-            Expr::col(C::CreatedAt),
-        ]))
-    };
-    let mut query = E::find()
-        .filter(C::ArchivedAt.is_null())
-        .filter(C::CustomerType.ne("lost"))
-        .filter(C::Tier.eq(tier))
-        .filter(since().lt(cutoff));
-    if let Some((at, id)) = after {
-        query = query.filter(
-            Condition::any()
-                .add(since().gt(at))
-                .add(Condition::all().add(since().eq(at)).add(C::Id.gt(id))),
-        );
-    }
-    Ok(query
-        .order_by_asc(since())
-        .order_by_asc(C::Id)
-        .limit(limit)
         .all(conn)
         .await?)
 }

@@ -27,29 +27,6 @@ async fn record(app: &TestApp, user: &TestUser, customer: &str, body: Value) -> 
     .unwrap()
 }
 
-/// A customer of `owner` pinned to `tier`.
-async fn customer(app: &TestApp, owner: &TestUser, manager: &TestUser, tier: &str) -> String {
-    let created = app
-        .create_customer(&owner.token, &customer_body("苏州工业园精密机械有限公司"))
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    json(
-        app.as_user(
-            Method::PATCH,
-            &format!("/api/v1/customers/{id}"),
-            &manager.token,
-        )
-        .header("If-Match", "\"1\"")
-        .json(&json!({"tier": tier, "tier_reason": "测试"}))
-        .send()
-        .await
-        .unwrap(),
-        200,
-    )
-    .await;
-    id
-}
-
 fn ago(days: i64) -> String {
     (Utc::now() - Duration::days(days)).to_rfc3339()
 }
@@ -61,9 +38,9 @@ async fn records_of_contact_drive_the_follow_ups_due_by_tier() {
     let rep = app.user(Role::Sales).await;
     let other = app.user(Role::Sales).await;
     let agent = app.user(Role::Service).await;
-    let key = customer(&app, &rep, &manager, "key").await;
-    let ordinary = customer(&app, &rep, &manager, "ordinary").await;
-    let fresh = customer(&app, &rep, &manager, "key").await;
+    let key = app.pinned_customer(&rep, &manager, "key").await;
+    let ordinary = app.pinned_customer(&rep, &manager, "ordinary").await;
+    let fresh = app.pinned_customer(&rep, &manager, "key").await;
 
     // Key: monthly, last contact 45 days ago → 15 days overdue. Ordinary: quarterly, 100
     // days ago → 10 overdue. The third was contacted today.
@@ -197,7 +174,7 @@ async fn bad_records_are_refused_whole() {
     let app = TestApp::spawn().await;
     let manager = app.user(Role::Manager).await;
     let rep = app.user(Role::Sales).await;
-    let id = customer(&app, &rep, &manager, "key").await;
+    let id = app.pinned_customer(&rep, &manager, "key").await;
     let other = app
         .create_customer(&rep.token, &customer_body("无锡太湖纺织有限公司"))
         .await;
@@ -495,7 +472,7 @@ async fn the_morning_inbox_is_made_once_whatever_the_number_of_copies() {
     let office_today = Utc::now().with_timezone(&office).date_naive();
 
     // A contract ending in 30 days: renewal talks.
-    let id = customer(&app, &rep, &manager, "key").await;
+    let id = app.pinned_customer(&rep, &manager, "key").await;
     json(
         post(
             &app,
@@ -514,7 +491,7 @@ async fn the_morning_inbox_is_made_once_whatever_the_number_of_copies() {
     )
     .await;
     // A customer last called 100 days ago: a follow-up.
-    let quiet = customer(&app, &rep, &manager, "ordinary").await;
+    let quiet = app.pinned_customer(&rep, &manager, "ordinary").await;
     json(
         record(
             &app,
@@ -566,20 +543,7 @@ async fn the_morning_inbox_is_made_once_whatever_the_number_of_copies() {
         201,
     )
     .await;
-    let order_id = uuid::Uuid::parse_str(order["id"].as_str().unwrap()).unwrap();
-    {
-        use crm_store::work_orders::{Column, Entity};
-        use sea_orm::sea_query::Expr;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let past = Utc::now() - Duration::hours(1);
-        Entity::update_many()
-            .col_expr(Column::ResponseDueAt, Expr::value(past))
-            .col_expr(Column::ResolutionDueAt, Expr::value(past))
-            .filter(Column::Id.eq(order_id))
-            .exec(&app.test_db.db)
-            .await
-            .unwrap();
-    }
+    app.make_late(order["id"].as_str().unwrap()).await;
     crm_app::work_orders::sweep(&app.ctx).await.unwrap();
 
     // Both copies generate at once, their workers every second too.
@@ -716,7 +680,7 @@ async fn the_care_calendar_shows_birthdays_and_holidays_of_ones_customers() {
     let manager = app.user(Role::Manager).await;
     let rep = app.user(Role::Sales).await;
     let other = app.user(Role::Sales).await;
-    let id = customer(&app, &rep, &manager, "key").await;
+    let id = app.pinned_customer(&rep, &manager, "key").await;
     for (name, birthday) in [
         ("李雷", "1985-03-10"),
         ("韩梅梅", "1990-12-25"),
@@ -814,7 +778,7 @@ async fn surveys_at_risk_customers_and_referrals() {
     let rep = app.user(Role::Sales).await;
     let other = app.user(Role::Sales).await;
     let agent = app.user(Role::Service).await;
-    let id = customer(&app, &rep, &manager, "key").await;
+    let id = app.pinned_customer(&rep, &manager, "key").await;
     let surveys = format!("/api/v1/customers/{id}/surveys");
 
     // Twice a year, once per half year.
@@ -879,7 +843,7 @@ async fn surveys_at_risk_customers_and_referrals() {
     assert_eq!(list["items"][1]["satisfied"], false);
 
     // At risk: no contact, won deal or contract for 12 months.
-    let quiet = customer(&app, &rep, &manager, "ordinary").await;
+    let quiet = app.pinned_customer(&rep, &manager, "ordinary").await;
     json(
         record(
             &app,
@@ -1024,7 +988,7 @@ async fn reminders_follow_the_customer_to_its_new_owner_and_go_with_a_purge() {
     let manager = app.user(Role::Manager).await;
     let first = app.user(Role::Sales).await;
     let second = app.user(Role::Sales).await;
-    let id = customer(&app, &first, &manager, "key").await;
+    let id = app.pinned_customer(&first, &manager, "key").await;
     for n in 0..3 {
         json(
             post(

@@ -6,11 +6,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use crm_domain::access::Role;
-use crm_store::work_orders::{Column, Entity};
-use crm_tests::{TestApp, TestUser, customer_body, json, problem};
+use crm_tests::{TestApp, customer_body, json, problem};
 use reqwest::Method;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 fn order_body(customer: &str, severity: &str) -> Value {
@@ -57,29 +54,6 @@ fn at(v: &Value) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A customer of `owner`, pinned to `tier` by `manager`.
-async fn customer(app: &TestApp, owner: &TestUser, manager: &TestUser, tier: &str) -> String {
-    let created = app
-        .create_customer(&owner.token, &customer_body("深圳华瑞智能装备有限公司"))
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    json(
-        app.as_user(
-            Method::PATCH,
-            &format!("/api/v1/customers/{id}"),
-            &manager.token,
-        )
-        .header("If-Match", format!("\"{}\"", created["version"]))
-        .json(&json!({"tier": tier, "tier_reason": "集团战略合作伙伴"}))
-        .send()
-        .await
-        .unwrap(),
-        200,
-    )
-    .await;
-    id
-}
-
 #[tokio::test]
 async fn a_critical_order_of_a_strategic_customer_is_assigned_at_once_with_its_deadlines() {
     let app = TestApp::spawn().await;
@@ -87,7 +61,7 @@ async fn a_critical_order_of_a_strategic_customer_is_assigned_at_once_with_its_d
     let sales = app.user(Role::Sales).await;
     let busy = app.user(Role::Service).await;
     let free = app.user(Role::Service).await;
-    let id = customer(&app, &sales, &manager, "strategic").await;
+    let id = app.pinned_customer(&sales, &manager, "strategic").await;
 
     // The first goes to one of the two; the second to the other, who has less in hand.
     let first = open(&app, &sales.token, &order_body(&id, "normal")).await;
@@ -170,7 +144,7 @@ async fn business_hour_deadlines_skip_the_days_off_of_the_work_calendar() {
     assert_eq!(saved["calendar"]["holidays"][0]["name"], "测试假日");
 
     // Key × high: 2 business hours to respond, 16 to resolve — counted from tomorrow 00:00.
-    let id = customer(&app, &manager, &manager, "key").await;
+    let id = app.pinned_customer(&manager, &manager, "key").await;
     let order = open(&app, &manager.token, &order_body(&id, "high")).await;
     assert_eq!(order["sla_clock"], "business");
     let midnight = (today + Duration::days(1))
@@ -216,7 +190,7 @@ async fn an_order_is_worked_through_its_states_and_closed_only_after_the_visit()
     let manager = app.user(Role::Manager).await;
     let sales = app.user(Role::Sales).await;
     let agent = app.user(Role::Service).await;
-    let id = customer(&app, &sales, &manager, "key").await;
+    let id = app.pinned_customer(&sales, &manager, "key").await;
     let order = open(&app, &sales.token, &order_body(&id, "high")).await;
     let oid = order["id"].as_str().unwrap().to_owned();
     assert_eq!(order["assignee_id"], agent.id.to_string());
@@ -457,7 +431,7 @@ async fn bad_input_is_refused_and_nothing_is_written() {
     let admin = app.user(Role::Admin).await;
     let manager = app.user(Role::Manager).await;
     app.user(Role::Service).await;
-    let id = customer(&app, &manager, &manager, "ordinary").await;
+    let id = app.pinned_customer(&manager, &manager, "ordinary").await;
     let other = app
         .create_customer(&manager.token, &customer_body("杭州西湖茶业有限公司"))
         .await;
@@ -637,7 +611,7 @@ async fn concurrent_moves_of_one_order_let_exactly_one_win() {
     let app = TestApp::spawn().await;
     let manager = app.user(Role::Manager).await;
     let agent = app.user(Role::Service).await;
-    let id = customer(&app, &manager, &manager, "key").await;
+    let id = app.pinned_customer(&manager, &manager, "key").await;
     let order = open(&app, &manager.token, &order_body(&id, "normal")).await;
     let oid = order["id"].as_str().unwrap();
     let tries = (0..6).map(|i| {
@@ -679,7 +653,7 @@ async fn numbers_stay_unique_when_two_copies_open_orders_at_once() {
     let twin = app.spawn_twin().await;
     let manager = app.user(Role::Manager).await;
     app.user(Role::Service).await;
-    let id = customer(&app, &manager, &manager, "ordinary").await;
+    let id = app.pinned_customer(&manager, &manager, "ordinary").await;
     let body = order_body(&id, "low");
     let creations = (0..16).map(|i| {
         let server = if i % 2 == 0 { &app } else { &twin };
@@ -699,18 +673,6 @@ async fn numbers_stay_unique_when_two_copies_open_orders_at_once() {
         .map(|n| n.rsplit('-').next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(suffixes, (1..=16).collect());
-}
-
-/// Moves the order's due times into the past, as if it had been opened long ago.
-async fn make_late(app: &TestApp, id: &str) {
-    let past = Utc::now() - Duration::hours(1);
-    Entity::update_many()
-        .col_expr(Column::ResponseDueAt, Expr::value(past))
-        .col_expr(Column::ResolutionDueAt, Expr::value(past))
-        .filter(Column::Id.eq(uuid::Uuid::parse_str(id).unwrap()))
-        .exec(&app.test_db.db)
-        .await
-        .unwrap();
 }
 
 async fn all_events(app: &TestApp, token: &str) -> Vec<Value> {
@@ -733,11 +695,11 @@ async fn a_late_order_is_escalated_once_whatever_the_number_of_copies() {
     let admin = app.user(Role::Admin).await;
     let manager = app.user(Role::Manager).await;
     app.user(Role::Service).await;
-    let id = customer(&app, &manager, &manager, "strategic").await;
+    let id = app.pinned_customer(&manager, &manager, "strategic").await;
     let late = open(&app, &manager.token, &order_body(&id, "critical")).await;
     let on_time = open(&app, &manager.token, &order_body(&id, "low")).await;
     let lid = late["id"].as_str().unwrap().to_owned();
-    make_late(&app, &lid).await;
+    app.make_late(&lid).await;
 
     // Both copies' workers sweep every second; sweeps run by hand on both copies at once
     // race them too.
@@ -825,7 +787,7 @@ async fn agents_see_their_orders_and_the_customers_behind_them() {
     let owner = app.user(Role::Sales).await;
     let stranger = app.user(Role::Sales).await;
     let agent = app.user(Role::Service).await;
-    let id = customer(&app, &owner, &manager, "key").await;
+    let id = app.pinned_customer(&owner, &manager, "key").await;
     let customer_path = format!("/api/v1/customers/{id}");
     // Before any order, the agent cannot see the customer.
     problem(
@@ -950,7 +912,7 @@ async fn assignment_prefers_the_region_and_skips_deactivated_agents() {
     assert_eq!(set_region(near.id, "44").await.unwrap().status(), 200);
     assert_eq!(set_region(far.id, "11").await.unwrap().status(), 200);
     // Customers made by the tests are registered in Guangdong (44).
-    let id = customer(&app, &manager, &manager, "ordinary").await;
+    let id = app.pinned_customer(&manager, &manager, "ordinary").await;
     let mut policy = get(&app, &manager.token, "/api/v1/sla-policy").await["policy"].clone();
     policy["assignment"] = json!("region");
     json(
