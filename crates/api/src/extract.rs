@@ -162,6 +162,12 @@ impl<T: 'static> FromRequest for Query<T> {
     }
 }
 
+/// The longest value any query parameter may have, in characters (declared as `maxLength`
+/// on every query parameter without a tighter bound of its own).
+pub const MAX_QUERY_VALUE_CHARS: usize = 1000;
+/// How often one query parameter may be repeated (`tag=a&tag=b…`; declared as `maxItems`).
+pub const MAX_QUERY_REPEATS: usize = 20;
+
 /// Parses a query string into `T`: 400 `invalid_parameter` naming the problem.
 pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
     // Control characters (NUL above all, which PostgreSQL cannot compare with text) have no
@@ -185,6 +191,42 @@ pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
             )],
         });
     }
+    if let Ok(pairs) = serde_html_form::from_str::<Vec<(String, String)>>(raw) {
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(_, v)| v.chars().count() > MAX_QUERY_VALUE_CHARS)
+        {
+            return Err(AppError::BadRequest {
+                code: ErrorCode::InvalidParameter,
+                detail: format!(
+                    "The query parameter `{name}` is longer than {MAX_QUERY_VALUE_CHARS} characters."
+                ),
+                errors: vec![FieldError::new(
+                    name,
+                    "too_long",
+                    format!("must be at most {MAX_QUERY_VALUE_CHARS} characters long"),
+                )],
+            });
+        }
+        let mut counts = std::collections::HashMap::new();
+        for (name, _) in &pairs {
+            let count = counts.entry(name.as_str()).or_insert(0usize);
+            *count += 1;
+            if *count > MAX_QUERY_REPEATS {
+                return Err(AppError::BadRequest {
+                    code: ErrorCode::InvalidParameter,
+                    detail: format!(
+                        "The query parameter `{name}` is repeated more than {MAX_QUERY_REPEATS} times."
+                    ),
+                    errors: vec![FieldError::new(
+                        name,
+                        "too_many",
+                        format!("may be given at most {MAX_QUERY_REPEATS} times"),
+                    )],
+                });
+            }
+        }
+    }
     serde_html_form::from_str(raw).map_err(|e| {
         let (code, message) = sanitize_serde_message(&e.to_string());
         AppError::BadRequest {
@@ -207,7 +249,18 @@ pub fn if_match(req: &HttpRequest) -> IfMatch {
 }
 
 /// Error handler for `web::Path`: 400 saying which path segment is malformed.
-pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+pub fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    // `PATCH /customers/at-risk` reaches `PATCH /customers/{id}`; it is a fixed path that
+    // does not take this method, so 405 like any other.
+    if let Some(mut methods) = req
+        .app_data::<actix_web::web::Data<crate::routes::RouteTable>>()
+        .and_then(|table| table.fixed(req.path()))
+        .filter(|m| !m.is_empty() && !m.contains(req.method()))
+    {
+        methods.sort_by_key(|m| m.to_string());
+        methods.dedup();
+        return ApiError::method_not_allowed(&methods).into();
+    }
     let raw = err.to_string();
     let (code, message) = sanitize_serde_message(&raw);
     ApiError(AppError::BadRequest {

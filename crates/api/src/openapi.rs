@@ -112,7 +112,13 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
              (`Idempotent-Replayed: true`) instead of creating again; the same key with a different \
              request is 422.",
         ))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$")),
+        ))
         .build();
     for item in doc.paths.paths.values_mut() {
         if let Some(post) = item.post.as_mut()
@@ -139,5 +145,187 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .or_insert_with(|| RefOr::Ref(Ref::from_response_name(PROBLEM_RESPONSE)));
         }
     }
-    doc
+    declare_text_rules(doc)
+}
+
+/// Control characters no text may hold (all but tab, line feed and carriage return), as a
+/// regular-expression class body; the server refuses them in every request string.
+const CONTROL: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
+/// White space and control characters: what trimming removes or the server refuses.
+const BLANK: &str = r"\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// The `pattern` of a free text of at least `min` characters once trimmed (0, 1 or 2): no
+/// control characters, and `min` characters that are not white space.
+pub fn text_pattern(min: u64) -> String {
+    let any = format!("[^{CONTROL}]*");
+    let solid = format!("[^{BLANK}]");
+    let mut pattern = format!("^{any}");
+    for _ in 0..min.min(2) {
+        pattern.push_str(&solid);
+        pattern.push_str(&any);
+    }
+    pattern.push('$');
+    pattern
+}
+
+/// Gives every free-text string a request can carry (a bounded string without a format,
+/// enumeration or pattern of its own, in a request body or a parameter) the `pattern` the
+/// server enforces, so the document says what is accepted rather than the prose alone.
+fn declare_text_rules(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    let mut request_schemas = std::collections::BTreeSet::new();
+    let mut forms = std::collections::BTreeSet::new();
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for item in paths.values_mut() {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
+                if let Some(body) = op.get("requestBody") {
+                    collect_refs(body, &mut request_schemas);
+                    if let Some(form) = body.pointer("/content/multipart~1form-data/schema") {
+                        collect_refs(form, &mut forms);
+                    }
+                }
+                for param in op
+                    .get_mut("parameters")
+                    .and_then(|p| p.as_array_mut())
+                    .into_iter()
+                    .flatten()
+                {
+                    let in_query = param.get("in").and_then(|i| i.as_str()) == Some("query");
+                    let name = param
+                        .get("name")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or_default()
+                        .to_owned();
+                    if let Some(schema) = param.get_mut("schema") {
+                        collect_refs(schema, &mut request_schemas);
+                        if in_query {
+                            bound_query_parameter(&name, schema);
+                        }
+                        add_text_patterns(schema);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(schemas) = value
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        // Follow references from request schemas to the schemas they use.
+        let mut pending: Vec<String> = request_schemas.iter().cloned().collect();
+        while let Some(name) = pending.pop() {
+            let mut found = std::collections::BTreeSet::new();
+            if let Some(schema) = schemas.get(&name) {
+                collect_refs(schema, &mut found);
+            }
+            for name in found {
+                if request_schemas.insert(name.clone()) {
+                    pending.push(name);
+                }
+            }
+        }
+        for name in &request_schemas {
+            if let Some(schema) = schemas.get_mut(name) {
+                add_text_patterns(schema);
+            }
+        }
+        // A form holds the parts it declares and no others.
+        for name in &forms {
+            if let Some(form) = schemas.get_mut(name).and_then(|s| s.as_object_mut()) {
+                form.insert("additionalProperties".to_owned(), false.into());
+            }
+        }
+    }
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// Declares the bounds every query parameter has on the server (`extract::parse_query`)
+/// where the parameter declares none tighter: each value at most
+/// [`MAX_QUERY_VALUE_CHARS`](crate::extract::MAX_QUERY_VALUE_CHARS) characters, repeated at
+/// most [`MAX_QUERY_REPEATS`](crate::extract::MAX_QUERY_REPEATS) times.
+/// Also: cursors are never empty, and query instants lie in years 1900–9999
+/// (`crm_app::page::instant`).
+fn bound_query_parameter(name: &str, schema: &mut serde_json::Value) {
+    let Some(map) = schema.as_object_mut() else {
+        return;
+    };
+    if matches!(name, "cursor" | "after") {
+        map.entry("minLength").or_insert(1.into());
+    }
+    if map.get("format").and_then(|f| f.as_str()) == Some("date-time") {
+        map.entry("pattern")
+            .or_insert(r"^(19|[2-9][0-9])[0-9]{2}-".into());
+    }
+    let has_type =
+        |map: &serde_json::Map<String, serde_json::Value>, wanted: &str| match map.get("type") {
+            Some(serde_json::Value::String(t)) => t == wanted,
+            Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == wanted),
+            _ => false,
+        };
+    if has_type(map, "array") {
+        map.entry("maxItems")
+            .or_insert(crate::extract::MAX_QUERY_REPEATS.into());
+        if let Some(items) = map.get_mut("items") {
+            bound_query_parameter(name, items);
+        }
+    } else if has_type(map, "string")
+        && !["format", "enum", "$ref"]
+            .iter()
+            .any(|k| map.contains_key(*k))
+    {
+        map.entry("maxLength")
+            .or_insert(crate::extract::MAX_QUERY_VALUE_CHARS.into());
+    }
+}
+
+/// Names of the component schemas `value` refers to.
+fn collect_refs(value: &serde_json::Value, found: &mut std::collections::BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(|r| r.as_str())
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                found.insert(name.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, found)),
+        _ => {}
+    }
+}
+
+/// Adds the text pattern to every free-text string in `schema`, however deeply nested.
+fn add_text_patterns(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(serde_json::Value::String(t)) => t == "string",
+                Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let free_text = is_string
+                && map.contains_key("maxLength")
+                && !["format", "enum", "pattern", "$ref"]
+                    .iter()
+                    .any(|k| map.contains_key(*k));
+            if free_text {
+                let min = map
+                    .get("minLength")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0);
+                map.insert("pattern".to_owned(), text_pattern(min).into());
+            }
+            map.values_mut().for_each(add_text_patterns);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(add_text_patterns),
+        _ => {}
+    }
 }

@@ -60,9 +60,10 @@ pub struct ApiKeyList {
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     /// What the key is for, 1–100 characters.
-    #[schema(example = "官网表单")]
+    #[schema(example = "官网表单", min_length = 1, max_length = 100)]
     pub name: String,
     /// What the key may do; at least one.
+    #[schema(min_items = 1, max_items = 2)]
     pub scopes: Vec<Scope>,
 }
 
@@ -107,15 +108,12 @@ pub async fn create(
 ) -> Result<CreatedApiKey, AppError> {
     require(caller, Action::ManageApiKeys)?;
     let CreateApiKey { name, mut scopes } = body.take()?;
-    let name = name.trim().to_owned();
-    let mut errors = Vec::new();
-    if !(1..=100).contains(&name.chars().count()) {
-        errors.push(FieldError::new(
-            "name",
-            "length",
-            "must be 1 to 100 characters long",
-        ));
+    let mut c = crate::check::Checker::default();
+    let name = c.text("name", &name, 1, 100);
+    if scopes.len() > Scope::ALL.len() {
+        c.fail("scopes", "too_many", "may name each scope once");
     }
+    let mut errors = c.errors;
     scopes.sort();
     scopes.dedup();
     if scopes.is_empty() {

@@ -94,24 +94,80 @@ pub(crate) fn conditions(m: &assignment_rules::Model) -> RuleConditions {
     }
 }
 
-/// A rule to create, or (as a merge patch: absent fields stay) changes to one.
+crate::text_schema!(
+    RegionCode,
+    "A province code (GB/T 2260), e.g. `44`.",
+    pattern = "^[0-9]{2}$",
+    2
+);
+crate::text_schema!(
+    IndustryFilter,
+    "An industry section (`C`) or division (`C35`) of GB/T 4754-2017.",
+    pattern = "^[A-Ta-t]([0-9]{2})?$",
+    3
+);
+
+/// A new rule.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRule {
+    /// Order: lower first. Defaults to after the last rule.
+    #[schema(minimum = 0, maximum = 100_000)]
+    pub position: Option<i32>,
+    /// 1–100 characters.
+    #[schema(example = "华南展会线索", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Province codes (GB/T 2260).
+    #[schema(example = json!(["44", "45"]), max_items = 40, value_type = Option<Vec<RegionCode>>)]
+    pub regions: Option<Vec<String>>,
+    /// Industry sections (`C`) or divisions (`C35`).
+    #[schema(example = json!(["C"]), max_items = 100, value_type = Option<Vec<IndustryFilter>>)]
+    pub industries: Option<Vec<String>>,
+    /// Sources.
+    #[schema(max_items = 5)]
+    pub sources: Option<Vec<LeadSource>>,
+    /// 1–50 active accounts, in round-robin order.
+    #[schema(min_items = 1, max_items = 50)]
+    pub assignees: Vec<Uuid>,
+    /// Whether the rule applies (default true).
+    pub active: Option<bool>,
+}
+
+impl From<NewRule> for RuleInput {
+    fn from(rule: NewRule) -> Self {
+        Self {
+            position: rule.position,
+            name: Some(rule.name),
+            regions: rule.regions,
+            industries: rule.industries,
+            sources: rule.sources,
+            assignees: Some(rule.assignees),
+            active: rule.active,
+        }
+    }
+}
+
+/// Changes to a rule, as a merge patch: absent fields stay.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleInput {
-    /// Order: lower first. Defaults to after the last rule.
+    /// Order: lower first.
+    #[schema(minimum = 0, maximum = 100_000)]
     pub position: Option<i32>,
     /// 1–100 characters.
-    #[schema(example = "华南展会线索")]
+    #[schema(example = "华南展会线索", min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// Province codes (GB/T 2260).
-    #[schema(example = json!(["44", "45"]))]
+    #[schema(example = json!(["44", "45"]), max_items = 40, value_type = Option<Vec<RegionCode>>)]
     pub regions: Option<Vec<String>>,
     /// Industry sections (`C`) or divisions (`C35`).
-    #[schema(example = json!(["C"]))]
+    #[schema(example = json!(["C"]), max_items = 100, value_type = Option<Vec<IndustryFilter>>)]
     pub industries: Option<Vec<String>>,
     /// Sources.
+    #[schema(max_items = 5)]
     pub sources: Option<Vec<LeadSource>>,
     /// 1–50 active accounts, in round-robin order.
+    #[schema(min_items = 1, max_items = 50)]
     pub assignees: Option<Vec<Uuid>>,
     /// Whether the rule applies (default true).
     pub active: Option<bool>,
@@ -168,6 +224,9 @@ async fn apply(
         None => {}
     }
     if let Some(regions) = input.regions {
+        if regions.len() > 40 {
+            c.fail("regions", "too_many", "may hold at most 40 provinces");
+        }
         let mut out = Vec::new();
         for (i, r) in regions.iter().enumerate() {
             match check_region(r) {
@@ -176,12 +235,12 @@ async fn apply(
                 Err(msg) => c.fail(format!("regions[{i}]"), "unknown_code", msg),
             }
         }
-        if out.len() > 40 {
-            c.fail("regions", "too_many", "may hold at most 40 provinces");
-        }
         row.regions = out.join(" ");
     }
     if let Some(industries) = input.industries {
+        if industries.len() > 100 {
+            c.fail("industries", "too_many", "may hold at most 100 industries");
+        }
         let mut out: Vec<String> = Vec::new();
         for (i, raw) in industries.iter().enumerate() {
             let raw = raw.trim().to_ascii_uppercase();
@@ -204,12 +263,12 @@ async fn apply(
                 );
             }
         }
-        if out.len() > 100 {
-            c.fail("industries", "too_many", "may hold at most 100 industries");
-        }
         row.industries = out.join(" ");
     }
     if let Some(mut sources) = input.sources {
+        if sources.len() > LeadSource::ALL.len() {
+            c.fail("sources", "too_many", "may name each source once");
+        }
         let mut seen = std::collections::HashSet::new();
         sources.retain(|s| seen.insert(*s));
         row.sources = sources
@@ -220,9 +279,10 @@ async fn apply(
     }
     match input.assignees {
         Some(mut ids) => {
+            let sent = ids.len();
             let mut seen = std::collections::HashSet::new();
             ids.retain(|id| seen.insert(*id));
-            if ids.is_empty() || ids.len() > 50 {
+            if ids.is_empty() || sent > 50 {
                 c.fail("assignees", "length", "must name 1 to 50 accounts");
             }
             let active = users::active_among(conn, &ids).await?;
@@ -254,10 +314,10 @@ async fn apply(
 pub async fn create(
     ctx: &Ctx,
     caller: &Caller,
-    body: Input<RuleInput>,
+    body: Input<NewRule>,
 ) -> Result<AssignmentRule, AppError> {
     require(caller, Action::ManageAssignmentRules)?;
-    let input = body.take()?;
+    let input = RuleInput::from(body.take()?);
     let tx = ctx.begin().await?;
     let last = assignment_rules::all(&tx)
         .await?

@@ -7,6 +7,38 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::{AppError, FieldError};
 
+/// Declares a named string schema for the document (an item of a request's list, say) with
+/// the bounds the server checks: `text_schema!(Name, "what it is", min, max)` for free text,
+/// or `text_schema!(Name, "what it is", pattern = "…", max)` for a code.
+#[macro_export]
+macro_rules! text_schema {
+    ($name:ident, $doc:literal, $min:literal, $max:literal) => {
+        $crate::text_schema!(@make $name, $doc, |b: utoipa::openapi::schema::ObjectBuilder| b
+            .min_length(Some($min))
+            .max_length(Some($max)));
+    };
+    ($name:ident, $doc:literal, pattern = $pattern:literal, $max:literal) => {
+        $crate::text_schema!(@make $name, $doc, |b: utoipa::openapi::schema::ObjectBuilder| b
+            .pattern(Some($pattern))
+            .max_length(Some($max)));
+    };
+    (@make $name:ident, $doc:literal, $bounds:expr) => {
+        #[doc = $doc]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let builder = utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($doc));
+                ($bounds)(builder).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
 /// Today's date (UTC).
 pub fn today() -> NaiveDate {
     Utc::now().date_naive()
@@ -39,8 +71,12 @@ impl Checker {
         self.errors.push(FieldError::new(field, code, message));
     }
 
-    /// A required text: trimmed, `min..=max` characters, scanned by the privacy guard.
+    /// A required text: trimmed, `min..=max` characters, scanned by the privacy guard. The
+    /// upper bound counts what was sent, the lower one what is left once trimmed; the
+    /// document declares both exactly (`maxLength`, and a `pattern` asking for `min`
+    /// characters that are not white space and for no control characters).
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
+        let too_long = self.sent(field, value, max);
         let value = value.trim().to_owned();
         let len = value.chars().count();
         if len < min {
@@ -49,13 +85,51 @@ impl Checker {
                 if len == 0 { "required" } else { "too_short" },
                 &format!("must be at least {min} characters long"),
             );
-        } else if len > max {
+        } else if too_long {
             self.fail(
                 field,
                 "too_long",
                 &format!("must be at most {max} characters long"),
             );
         }
+        self.guard(field, &value);
+        value
+    }
+
+    /// An optional text: blank becomes `None` (once what was sent passes the bounds).
+    pub fn opt_text(&mut self, field: &str, value: Option<String>, max: usize) -> Option<String> {
+        let value = value?;
+        if value.trim().is_empty() {
+            if self.sent(field, &value, max) {
+                self.fail(
+                    field,
+                    "too_long",
+                    &format!("must be at most {max} characters long"),
+                );
+            }
+            return None;
+        }
+        Some(self.text(field, &value, 1, max))
+    }
+
+    /// An optional email address, lower-cased: valid as sent (no blank, no padding), at
+    /// most 254 characters; `None` stays `None`.
+    pub fn email(&mut self, field: &str, value: Option<String>) -> Option<String> {
+        let value = value?;
+        if validator::ValidateEmail::validate_email(&value) && value.len() <= 254 {
+            Some(value.to_lowercase())
+        } else {
+            self.fail(
+                field,
+                "invalid_format",
+                "must be a valid email address (send null for none)",
+            );
+            None
+        }
+    }
+
+    /// Fails control characters in text as sent; tells whether it is over `max` characters.
+    fn sent(&mut self, field: &str, value: &str, max: usize) -> bool {
         if value.chars().any(is_forbidden_control) {
             self.fail(
                 field,
@@ -63,16 +137,7 @@ impl Checker {
                 "must not contain control characters (tabs and line breaks are fine)",
             );
         }
-        self.guard(field, &value);
-        value
-    }
-
-    /// An optional text: blank becomes `None`.
-    pub fn opt_text(&mut self, field: &str, value: Option<String>, max: usize) -> Option<String> {
-        let value = value
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())?;
-        Some(self.text(field, &value, 1, max))
+        value.chars().count() > max
     }
 
     /// The privacy guard: refuses resident ID and bank card numbers in free text.

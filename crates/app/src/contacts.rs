@@ -34,19 +34,19 @@ pub struct ContactList {
 pub struct ContactPatch {
     /// Real name.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50)]
     pub name: Option<Option<String>>,
     /// Job title.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50)]
     pub title: Option<Option<String>>,
     /// Mobile number.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = r"^1[3-9][0-9]{9}$", max_length = 11)]
     pub mobile: Option<Option<String>>,
     /// Email, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     /// Birthday, or `null`.
     #[serde(default, deserialize_with = "present")]
@@ -54,7 +54,7 @@ pub struct ContactPatch {
     pub birthday: Option<Option<String>>,
     /// `true` makes this the primary contact (the previous one stops being primary).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub is_primary: Option<Option<bool>>,
 }
 

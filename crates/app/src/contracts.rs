@@ -131,7 +131,11 @@ pub struct NewContract {
     /// A won deal of the customer that this contract puts on paper.
     pub opportunity_id: Option<Uuid>,
     /// Amount in yuan, at most two decimals.
-    #[schema(example = "1180000.00")]
+    #[schema(
+        example = "1180000.00",
+        pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+        max_length = 13
+    )]
     pub amount: String,
     /// When it was signed, `YYYY-MM-DD`, not in the future; defaults to the start.
     #[schema(format = Date)]
@@ -152,7 +156,11 @@ pub struct RenewContract {
     #[schema(example = "HT-2027-0042", min_length = 1, max_length = 64)]
     pub number: String,
     /// Amount in yuan.
-    #[schema(example = "1250000.00")]
+    #[schema(
+        example = "1250000.00",
+        pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+        max_length = 13
+    )]
     pub amount: String,
     /// When it was signed; defaults to today.
     #[schema(format = Date)]
@@ -200,7 +208,7 @@ fn day(c: &mut Checker, field: &str, raw: &str) -> Option<NaiveDate> {
     match crm_domain::calendar::parse_day(raw.trim()) {
         Ok(d) => Some(d),
         Err(m) => {
-            c.fail(field, "invalid_format", m);
+            c.fail(field, crm_domain::calendar::day_error_code(m), m);
             None
         }
     }

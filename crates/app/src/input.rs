@@ -51,7 +51,8 @@ impl<T> From<T> for Input<T> {
 
 /// Decodes a JSON value into `T`; a value of the wrong shape gives the first bad field with
 /// its JSON path (`contacts[0].mobile`), never echoing what was sent.
-pub fn decode_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
+pub fn decode_value<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, FieldError> {
+    integral_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let raw = err.into_inner().to_string();
@@ -59,6 +60,25 @@ pub fn decode_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, 
         let (field, message) = missing_field_path(&path, &raw, message);
         FieldError::new(field, code, message)
     })
+}
+
+/// JSON has one number type: `3.0` is the integer 3 to JSON Schema (and to the document's
+/// `type: integer`), so numbers without a fraction become integers before decoding.
+fn integral_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9_007_199_254_740_992.0
+            {
+                // Exact: below 2^53 every integral f64 is an integer that i64 holds.
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
 }
 
 /// serde reports a missing field at the path of its parent; name the field itself.

@@ -22,10 +22,10 @@ use crate::{Ctx, require};
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The current password.
-    #[schema(format = Password)]
+    #[schema(format = Password, max_length = 256)]
     pub current_password: String,
     /// The new password: at least 10 characters, not containing the username.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 

@@ -107,19 +107,55 @@ pub struct NewOpportunity {
     /// A live customer you can see.
     pub customer_id: Uuid,
     /// What is being sold, 2–200 characters.
-    #[schema(example = "2027 年度智能温控模块框架采购")]
+    #[schema(
+        example = "2027 年度智能温控模块框架采购",
+        min_length = 2,
+        max_length = 200
+    )]
     pub name: String,
     /// Estimated amount in yuan, a decimal string with at most two decimals.
-    #[schema(example = "1250000.00")]
+    #[schema(
+        example = "1250000.00",
+        pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+        max_length = 13
+    )]
     pub amount: String,
     /// Expected close date, `YYYY-MM-DD`.
     #[schema(example = "2027-03-31", format = Date)]
     pub expected_close_date: String,
     /// 30, 60 or 90.
-    #[schema(example = 30)]
+    #[schema(schema_with = open_probability)]
     pub probability: i64,
     /// The rep; defaults to you. Naming another is for managers and admins.
     pub owner_id: Option<Uuid>,
+}
+
+/// The probabilities of an open deal: 30, 60 or 90 (percent).
+pub fn open_probability() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .enum_values(Some([30, 60, 90]))
+        .examples([30])
+        .build()
+}
+
+/// [`open_probability`], or `null` for the default.
+fn optional_open_probability() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some([Some(30), Some(60), Some(90), None]))
+        .build()
+}
+
+/// The probabilities a deal can be filtered by.
+fn probability_filter() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .enum_values(Some([0, 30, 60, 90, 100]))
+        .build()
 }
 
 /// Changes to an open deal (JSON merge patch).
@@ -128,23 +164,23 @@ pub struct NewOpportunity {
 pub struct OpportunityPatch {
     /// Name.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 2, max_length = 200)]
     pub name: Option<Option<String>>,
     /// Estimated amount.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$", max_length = 13)]
     pub amount: Option<Option<String>>,
     /// Expected close date.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = String, required = false, format = Date)]
     pub expected_close_date: Option<Option<String>>,
     /// 30, 60 or 90: a stage change.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(schema_with = open_probability)]
     pub probability: Option<Option<i64>>,
     /// Another rep (managers and admins).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(value_type = Uuid, required = false)]
     pub owner_id: Option<Option<Uuid>>,
 }
 
@@ -153,7 +189,11 @@ pub struct OpportunityPatch {
 #[serde(deny_unknown_fields)]
 pub struct WinOpportunity {
     /// The final amount in yuan.
-    #[schema(example = "1180000.00")]
+    #[schema(
+        example = "1180000.00",
+        pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+        max_length = 13
+    )]
     pub amount: String,
 }
 
@@ -162,7 +202,11 @@ pub struct WinOpportunity {
 #[serde(deny_unknown_fields)]
 pub struct LoseOpportunity {
     /// Why, 1–500 characters.
-    #[schema(example = "客户选择了价格更低的供应商")]
+    #[schema(
+        example = "客户选择了价格更低的供应商",
+        min_length = 1,
+        max_length = 500
+    )]
     pub reason: String,
 }
 
@@ -171,6 +215,7 @@ pub struct LoseOpportunity {
 #[serde(deny_unknown_fields)]
 pub struct ReopenOpportunity {
     /// 30, 60 or 90; defaults to 30.
+    #[schema(schema_with = optional_open_probability)]
     pub probability: Option<i64>,
 }
 
@@ -185,7 +230,8 @@ pub struct OpportunityQuery {
     pub owner_id: Option<Uuid>,
     /// Only deals of this customer.
     pub customer_id: Option<Uuid>,
-    /// 30, 60 or 90.
+    /// 30, 60 or 90 (100 won, 0 lost).
+    #[param(schema_with = probability_filter)]
     pub probability: Option<i16>,
     /// Expected close on or after.
     pub close_from: Option<NaiveDate>,

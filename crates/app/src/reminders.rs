@@ -404,7 +404,11 @@ pub async fn put_holidays(
                     "is listed twice",
                 ),
                 Ok(_) => {}
-                Err(m) => c.fail(format!("holidays[{i}].date"), "invalid_format", m),
+                Err(m) => c.fail(
+                    format!("holidays[{i}].date"),
+                    crm_domain::calendar::day_error_code(m),
+                    m,
+                ),
             }
         }
     }
@@ -437,8 +441,10 @@ pub async fn put_holidays(
 #[serde(deny_unknown_fields)]
 pub struct CareCalendarQuery {
     /// First day, `YYYY-MM-DD` (default today).
+    #[param(format = Date, pattern = r"^(20[0-9]{2}|2100)-")]
     pub from: Option<String>,
     /// Last day, `YYYY-MM-DD` (default 30 days on); at most 366 days after `from`.
+    #[param(format = Date, pattern = r"^(20[0-9]{2}|2100)-")]
     pub to: Option<String>,
 }
 

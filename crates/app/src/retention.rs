@@ -72,7 +72,11 @@ impl From<surveys::Model> for Survey {
 pub struct NewSurvey {
     /// The half year it covers, `YYYY-H1` or `YYYY-H2`, not one to come; defaults to the
     /// current one.
-    #[schema(example = "2026-H2")]
+    #[schema(
+        example = "2026-H2",
+        pattern = r"^(20[0-9]{2}|2100)-H[12]$",
+        max_length = 7
+    )]
     pub period: Option<String>,
     /// The customer's needs now, at most 2000 characters.
     #[schema(max_length = 2000)]
@@ -340,10 +344,10 @@ pub async fn mark_lost(
 #[serde(deny_unknown_fields)]
 pub struct ReferralQuery {
     /// Referred customers entered on or after this day (UTC), `YYYY-MM-DD`.
-    #[param(format = Date)]
+    #[param(format = Date, pattern = r"^(20[0-9]{2}|2100)-")]
     pub from: Option<String>,
     /// Referred customers entered on or before this day (UTC), `YYYY-MM-DD`.
-    #[param(format = Date)]
+    #[param(format = Date, pattern = r"^(20[0-9]{2}|2100)-")]
     pub to: Option<String>,
     /// Items per page, 1–200.
     #[param(minimum = 1, maximum = 200, default = 50)]

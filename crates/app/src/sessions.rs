@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::Ctx;
 use crate::auth::{random_secret, sha256_hex};
 use crate::context::commit;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::input::Input;
 use crate::users::User;
 
@@ -20,10 +20,10 @@ use crate::users::User;
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username (case does not matter).
-    #[schema(example = "li.wei")]
+    #[schema(example = "li.wei", max_length = 64)]
     pub username: String,
     /// Password.
-    #[schema(example = "correct horse battery", format = Password)]
+    #[schema(example = "correct horse battery", format = Password, max_length = 256)]
     pub password: String,
 }
 
@@ -32,6 +32,7 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
+    #[schema(pattern = r"^crt_[A-Za-z0-9_-]{43}$", max_length = 47)]
     pub refresh_token: String,
 }
 
@@ -135,7 +136,7 @@ pub async fn login(ctx: &Ctx, body: Input<LoginRequest>) -> Result<TokenResponse
     let LoginRequest { username, password } = body.take()?;
     // No username holds a control character (they are refused when accounts are made), and
     // a NUL would not even reach PostgreSQL: refuse it as the text fields do.
-    if username.chars().any(char::is_control) {
+    if username.chars().any(crate::check::is_forbidden_control) {
         return Err(AppError::invalid_field(
             "username",
             "invalid_character",
@@ -166,6 +167,16 @@ pub async fn login(ctx: &Ctx, body: Input<LoginRequest>) -> Result<TokenResponse
     let pair = issue_pair(ctx, &tx, user, Uuid::now_v7()).await?;
     commit(tx).await?;
     Ok(pair)
+}
+
+/// Whether `raw` has the shape of the refresh tokens this server hands out (`crt_` and 43
+/// URL-safe base64 characters), as the document declares.
+fn refresh_token_shaped(raw: &str) -> bool {
+    raw.len() == 47
+        && raw.starts_with("crt_")
+        && raw[4..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
@@ -205,10 +216,15 @@ pub async fn refresh(ctx: &Ctx, body: Input<RefreshRequest>) -> Result<TokenResp
 /// Signs out: revokes the refresh token and every token descending from the same login.
 /// Answers 204 whether or not the token was live.
 pub async fn logout(ctx: &Ctx, body: Input<RefreshRequest>) -> Result<(), AppError> {
-    if let Some(token) =
-        refresh_tokens::find_by_hash(&ctx.db, &sha256_hex(body.take()?.refresh_token.trim()))
-            .await?
-    {
+    let raw = body.take()?.refresh_token;
+    if !refresh_token_shaped(&raw) {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "refresh_token",
+            "invalid_format",
+            "is not a refresh token",
+        )]));
+    }
+    if let Some(token) = refresh_tokens::find_by_hash(&ctx.db, &sha256_hex(&raw)).await? {
         refresh_tokens::revoke_family(&ctx.db, token.family_id, Utc::now()).await?;
     }
     Ok(())

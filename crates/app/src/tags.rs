@@ -100,6 +100,7 @@ pub async fn list(ctx: &Ctx, caller: &Caller, query: Input<TagQuery>) -> Result<
                 .decode(raw)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                .filter(|name| !name.is_empty())
                 .ok_or_else(|| invalid("cursor", "is not a cursor returned by this list"))?,
         ),
     };

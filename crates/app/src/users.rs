@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::check::present;
+use crate::check::{Checker, present};
 use crate::error::{AppError, FieldError};
 use crate::input::{IfMatch, Input};
 use crate::journal::{Journal, changes};
@@ -91,21 +91,27 @@ pub struct UserList {
 pub struct CreateUser {
     /// Login name: 3–32 characters, a letter first, then letters, digits, `.`, `_`, `-`.
     /// Stored lower-case.
-    #[schema(example = "li.wei", pattern = r"^\s*[A-Za-z][A-Za-z0-9._-]{2,31}\s*$")]
+    #[schema(
+        example = "li.wei",
+        pattern = r"^\s*[A-Za-z][A-Za-z0-9._-]{2,31}\s*$",
+        max_length = 64
+    )]
     pub username: String,
     /// Name shown to people, 1–100 characters.
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters long"))]
-    #[schema(example = "李伟")]
+    #[schema(example = "李伟", min_length = 1, max_length = 100)]
     pub display_name: String,
     /// Email address.
     #[validate(email(message = "must be a valid email address"), length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Role.
     pub role: Role,
     /// Province code (GB/T 2260).
+    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<String>,
     /// Team name, up to 100 characters.
     #[validate(length(max = 100, message = "must be at most 100 characters long"))]
+    #[schema(max_length = 100)]
     pub team: Option<String>,
     /// Initial password: at least 10 characters, not containing the username.
     #[schema(format = Password, min_length = 10, max_length = 256)]
@@ -118,31 +124,31 @@ pub struct CreateUser {
 pub struct UpdateUser {
     /// New display name.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
     pub display_name: Option<Option<String>>,
     /// New email, or `null` to clear.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     /// New role. Ends the user's sessions.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Role>)]
+    #[schema(value_type = Role, required = false)]
     pub role: Option<Option<Role>>,
     /// New province code, or `null` to clear.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<Option<String>>,
     /// New team, or `null` to clear.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub team: Option<Option<String>>,
     /// `false` deactivates the account and ends its sessions at once; `true` reactivates it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool, required = false)]
     pub active: Option<Option<bool>>,
     /// A new password set by an administrator. Ends the user's sessions.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = String, required = false, format = Password, min_length = 10, max_length = 256)]
     pub password: Option<Option<String>>,
 }
 
@@ -197,6 +203,12 @@ pub async fn list(
         cursor: query.cursor,
     }
     .page()?;
+    if query.inactive_days.is_some_and(|d| d > 36_500) {
+        return Err(crate::page::invalid(
+            "inactive_days",
+            "must be at most 36500 (a hundred years)",
+        ));
+    }
     let filter = users::UserFilter {
         role: query.role.map(|r| r.as_str().to_owned()),
         active: query.active,
@@ -220,13 +232,10 @@ pub async fn create(ctx: &Ctx, caller: &Caller, body: Input<CreateUser>) -> Resu
     let username = Username::parse(&body.username)
         .map_err(|msg| errors.push(FieldError::new("username", "invalid_format", msg)))
         .ok();
-    if body.display_name.trim().is_empty() && !errors.iter().any(|e| e.field == "display_name") {
-        errors.push(FieldError::new(
-            "display_name",
-            "required",
-            "must not be blank",
-        ));
-    }
+    let mut c = Checker::default();
+    let display_name = c.text("display_name", &body.display_name, 1, 100);
+    let team = c.opt_text("team", body.team.clone(), 100);
+    errors.extend(c.errors);
     region_error(body.region.as_deref(), "region", &mut errors);
     if let Err(msg) = check_new_password(
         &body.password,
@@ -250,11 +259,11 @@ pub async fn create(ctx: &Ctx, caller: &Caller, body: Input<CreateUser>) -> Resu
         &tx,
         users::NewUser {
             username: username.as_str().to_owned(),
-            display_name: body.display_name.trim().to_owned(),
-            email: trimmed(body.email),
+            display_name,
+            email: body.email.map(|e| e.to_lowercase()),
             role: body.role.as_str().to_owned(),
             region: trimmed(body.region),
-            team: trimmed(body.team),
+            team,
             password_hash,
         },
     )
@@ -300,35 +309,14 @@ pub async fn update(
     let patch = body.take()?;
     let mut errors = Vec::new();
     let mut change = users::UserChanges::default();
+    let mut c = Checker::default();
     match patch.display_name {
-        Some(Some(name)) if (1..=100).contains(&name.trim().chars().count()) => {
-            change.display_name = Some(name.trim().to_owned());
-        }
-        Some(Some(_)) => errors.push(FieldError::new(
-            "display_name",
-            "length",
-            "must be 1 to 100 characters long",
-        )),
-        Some(None) => errors.push(FieldError::new(
-            "display_name",
-            "required",
-            "cannot be cleared",
-        )),
+        Some(Some(name)) => change.display_name = Some(c.text("display_name", &name, 1, 100)),
+        Some(None) => c.fail("display_name", "required", "cannot be cleared"),
         None => {}
     }
     if let Some(email) = patch.email {
-        let email = trimmed(email);
-        if email
-            .as_deref()
-            .is_some_and(|e| !validator::ValidateEmail::validate_email(&e) || e.len() > 254)
-        {
-            errors.push(FieldError::new(
-                "email",
-                "email",
-                "must be a valid email address",
-            ));
-        }
-        change.email = Some(email);
+        change.email = Some(c.email("email", email));
     }
     match patch.role {
         Some(Some(role)) if role.as_str() != current.role => {
@@ -344,16 +332,9 @@ pub async fn update(
         change.region = Some(region);
     }
     if let Some(team) = patch.team {
-        let team = trimmed(team);
-        if team.as_ref().is_some_and(|t| t.chars().count() > 100) {
-            errors.push(FieldError::new(
-                "team",
-                "length",
-                "must be at most 100 characters long",
-            ));
-        }
-        change.team = Some(team);
+        change.team = Some(c.opt_text("team", team, 100));
     }
+    errors.extend(c.errors);
     match patch.active {
         Some(Some(active)) if active != current.active => {
             change.active = Some(active);

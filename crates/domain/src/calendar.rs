@@ -24,10 +24,18 @@ const SEARCH_DAYS: i64 = 36_600;
 #[serde(deny_unknown_fields)]
 pub struct Period {
     /// Start, `HH:MM` (24-hour).
-    #[schema(example = "09:00")]
+    #[schema(
+        example = "09:00",
+        pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        max_length = 5
+    )]
     pub start: String,
     /// End, `HH:MM`, after the start; `24:00` for midnight.
-    #[schema(example = "12:00")]
+    #[schema(
+        example = "12:00",
+        pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        max_length = 5
+    )]
     pub end: String,
 }
 
@@ -43,18 +51,37 @@ pub struct CalendarDay {
     pub name: String,
 }
 
+/// The schema of `working_weekdays`: 1–7 ISO weekday numbers.
+fn weekdays() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::schema::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(7)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(7))
+        .description(Some("Working weekdays, ISO numbers: 1 Monday … 7 Sunday."))
+        .build()
+}
+
 /// The work calendar as sent and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarDocument {
     /// The office's offset from UTC, `+HH:MM` or `-HH:MM` (China: `+08:00`).
-    #[schema(example = "+08:00")]
+    #[schema(
+        example = "+08:00",
+        pattern = r"^[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)$",
+        max_length = 6
+    )]
     pub utc_offset: String,
     /// Working hours of a working day, in order, not overlapping (1–8 periods).
     #[schema(max_items = 8, min_items = 1)]
     pub working_hours: Vec<Period>,
     /// Working weekdays, ISO numbers: 1 Monday … 7 Sunday.
-    #[schema(max_items = 7, min_items = 1, example = json!([1, 2, 3, 4, 5]))]
+    #[schema(schema_with = weekdays)]
     pub working_weekdays: Vec<u8>,
     /// Public holidays (法定节假日): days off even on a working weekday.
     #[schema(max_items = 1000)]
@@ -127,6 +154,19 @@ impl Default for Calendar {
     }
 }
 
+/// Why [`parse_day`] refused a well-formed date: its year.
+pub const OUTSIDE_YEARS: &str = "must be between 2000 and 2100";
+
+/// The field error code for a message of [`parse_day`]: `out_of_range` for a real date in
+/// another year, `invalid_format` for the rest.
+pub fn day_error_code(message: &str) -> &'static str {
+    if message == OUTSIDE_YEARS {
+        "out_of_range"
+    } else {
+        "invalid_format"
+    }
+}
+
 /// Parses a strict `YYYY-MM-DD` between 2000 and 2100.
 pub fn parse_day(raw: &str) -> Result<NaiveDate, &'static str> {
     let b = raw.as_bytes();
@@ -141,7 +181,7 @@ pub fn parse_day(raw: &str) -> Result<NaiveDate, &'static str> {
     }
     let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "is not a real date")?;
     if !(2000..=2100).contains(&day.year()) {
-        return Err("must be between 2000 and 2100");
+        return Err(OUTSIDE_YEARS);
     }
     Ok(day)
 }
@@ -318,7 +358,7 @@ fn days(list: &[CalendarDay], field: &str, problems: &mut Vec<Problem>) -> BTree
                 "is listed twice",
             )),
             Ok(_) => {}
-            Err(m) => problems.push(problem(format!("{field}[{i}].date"), "invalid_format", m)),
+            Err(m) => problems.push(problem(format!("{field}[{i}].date"), day_error_code(m), m)),
         }
     }
     out

@@ -41,25 +41,25 @@ impl Tier {
 #[serde(deny_unknown_fields)]
 pub struct TierPolicy {
     /// Weight of annual purchase volume, percent.
-    #[schema(example = 50)]
+    #[schema(example = 50, maximum = 100)]
     pub purchase_weight: u32,
     /// Weight of years of cooperation, percent.
-    #[schema(example = 20)]
+    #[schema(example = 20, maximum = 100)]
     pub cooperation_weight: u32,
     /// Weight of industry influence, percent.
-    #[schema(example = 30)]
+    #[schema(example = 30, maximum = 100)]
     pub influence_weight: u32,
     /// Annual purchase volume, in 万元, that earns the full purchase score.
-    #[schema(example = 1000)]
+    #[schema(example = 1000, minimum = 1)]
     pub purchase_full_score_wan: u32,
     /// Years of cooperation that earn the full cooperation score.
-    #[schema(example = 10)]
+    #[schema(example = 10, minimum = 1)]
     pub cooperation_full_score_years: u32,
     /// Lowest score of a strategic customer.
-    #[schema(example = 75)]
+    #[schema(example = 75, maximum = 100)]
     pub strategic_threshold: u32,
     /// Lowest score of a key customer.
-    #[schema(example = 45)]
+    #[schema(example = 45, maximum = 99)]
     pub key_threshold: u32,
     /// Days between follow-ups by tier (`GET /follow-ups/due`); defaults when left out.
     #[serde(default)]

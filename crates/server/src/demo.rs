@@ -362,7 +362,7 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
 /// Three assignment rules, unless the database has some already: southern fair leads and
 /// eastern website leads round-robin over two halves of the reps, manufacturing to all.
 async fn rules(ctx: &Ctx, owners: &[Uuid]) -> anyhow::Result<()> {
-    use crm_app::assignment_rules::{self, RuleInput};
+    use crm_app::assignment_rules::{self, NewRule};
     let existing = assignment_rules::list(ctx, &Caller::System)
         .await
         .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
@@ -390,8 +390,9 @@ async fn rules(ctx: &Ctx, owners: &[Uuid]) -> anyhow::Result<()> {
         ("制造业线索", vec![], vec!["C"], vec![], owners.to_vec()),
     ];
     for (name, regions, industries, sources, assignees) in rules {
-        let input = RuleInput {
-            name: Some(name.to_owned()),
+        let input = NewRule {
+            position: None,
+            name: name.to_owned(),
             regions: Some(regions.into_iter().map(str::to_owned).collect()),
             industries: Some(industries.into_iter().map(str::to_owned).collect()),
             sources: Some(
@@ -400,8 +401,8 @@ async fn rules(ctx: &Ctx, owners: &[Uuid]) -> anyhow::Result<()> {
                     .filter_map(crm_domain::lead::LeadSource::parse)
                     .collect(),
             ),
-            assignees: Some(assignees),
-            ..RuleInput::default()
+            assignees,
+            active: None,
         };
         assignment_rules::create(ctx, &Caller::System, input.into())
             .await

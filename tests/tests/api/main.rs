@@ -4,6 +4,7 @@
 mod api_keys;
 mod app_core;
 mod auth;
+mod contract;
 mod customers;
 mod deals;
 mod demo;

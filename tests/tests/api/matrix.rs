@@ -118,7 +118,7 @@ const MATRIX: &[Case] = &[
     case("POST",   "/api/v1/auth/login",                None,            [200, 200, 200, 200, 200, 200],
          Some(r#"{"username": "{login}", "password": "{password}"}"#)),
     case("POST",   "/api/v1/auth/refresh",              None,            [401, 401, 401, 401, 401, 401], Some(r#"{"refresh_token": "crt_{unique}"}"#)),
-    case("POST",   "/api/v1/auth/logout",               None,            [204, 204, 204, 204, 204, 204], Some(r#"{"refresh_token": "crt_{unique}"}"#)),
+    case("POST",   "/api/v1/auth/logout",               None,            [204, 204, 204, 204, 204, 204], Some(r#"{"refresh_token": "crt_{unique}AAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#)),
     case("GET",    "/api/v1/me",                        None,            [401, 403, 200, 200, 200, 200], Option::None),
     // A wrong current password proves the caller got through to the check.
     case("PUT",    "/api/v1/me/password",               None,            [401, 403, 422, 422, 422, 422],

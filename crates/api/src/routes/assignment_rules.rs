@@ -2,7 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use crm_app::assignment_rules::{self as uc, AssignmentRule, AssignmentRuleList, RuleInput};
+use crm_app::assignment_rules::{
+    self as uc, AssignmentRule, AssignmentRuleList, NewRule, RuleInput,
+};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -39,7 +41,7 @@ pub async fn list_assignment_rules(
 #[utoipa::path(
     operation_id = "create_assignment_rule",
     tag = "assignment-rules",
-    request_body = RuleInput,
+    request_body = NewRule,
     responses(
         (status = 201, description = "Created.", body = AssignmentRule),
         (status = 403, description = "Only managers and admins manage rules."),
@@ -51,7 +53,7 @@ pub async fn list_assignment_rules(
 pub async fn create_assignment_rule(
     state: web::Data<AppState>,
     Authenticated(caller): Authenticated,
-    body: Json<RuleInput>,
+    body: Json<NewRule>,
 ) -> Result<HttpResponse, ApiError> {
     let rule = uc::create(&state.ctx, &caller, body.input()).await?;
     Ok(respond(StatusCode::CREATED, &rule))

@@ -18,7 +18,7 @@ use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorCode};
 
 /// Reads the part `file` of a multipart body: 415 for another media type, 413 past 5 MiB,
-/// 400 for a malformed body or no such part.
+/// 400 for a malformed body, no such part, or any other part.
 async fn read_upload(req: &HttpRequest, payload: web::Payload) -> Result<Upload, AppError> {
     let declared = req
         .headers()
@@ -50,6 +50,9 @@ async fn read_upload(req: &HttpRequest, payload: web::Payload) -> Result<Upload,
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|_| bad("The multipart body is malformed."))?;
         let is_file = field.content_disposition().and_then(|cd| cd.get_name()) == Some("file");
+        if !is_file {
+            return Err(bad("The body may hold one part only, named `file`."));
+        }
         let filename = field
             .content_disposition()
             .and_then(|cd| cd.get_filename())

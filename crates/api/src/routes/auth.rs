@@ -56,12 +56,16 @@ pub async fn refresh(
 }
 
 /// Signs out: revokes the refresh token and every token descending from the same login.
-/// Answers 204 whether or not the token was live.
+/// Answers 204 whether or not the token was live; 422 for a string that is not a refresh
+/// token at all.
 #[utoipa::path(
     operation_id = "logout",
     tag = "auth",
     request_body = RefreshRequest,
-    responses((status = 204, description = "Signed out.")),
+    responses(
+        (status = 204, description = "Signed out."),
+        (status = 422, description = "Not a refresh token."),
+    ),
     security(()),
 )]
 #[post("/auth/logout")]

@@ -89,7 +89,18 @@ pub async fn create_lead(
 #[serde(deny_unknown_fields)]
 pub struct TemplateQuery {
     /// `zh` (default): Chinese headers; `en`: the field names.
-    pub lang: Option<String>,
+    #[param(inline)]
+    pub lang: Option<TemplateLang>,
+}
+
+/// Languages of the import template's headers.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateLang {
+    /// Chinese headers.
+    Zh,
+    /// The field names.
+    En,
 }
 
 /// The CSV template for imports (UTF-8 with a byte-order mark, so Excel opens it
@@ -110,11 +121,7 @@ pub async fn get_lead_import_template(
 ) -> Result<HttpResponse, ApiError> {
     crm_app::require(&caller, Action::CreateLead)?;
     let q = query.input().take()?;
-    let english = match q.lang.as_deref() {
-        None | Some("zh") => false,
-        Some("en") => true,
-        Some(_) => return Err(crm_app::page::invalid("lang", "must be zh or en").into()),
-    };
+    let english = matches!(q.lang, Some(TemplateLang::En));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

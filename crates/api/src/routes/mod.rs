@@ -204,9 +204,19 @@ impl RouteTable {
 
     /// The methods `path` accepts, or `None` when no route has this path.
     pub fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        self.matching(path, |_| true)
+    }
+
+    /// The methods of a fixed path (no parameters) equal to `path`: `/customers/at-risk`
+    /// is that path, not a customer whose id failed to parse.
+    pub fn fixed(&self, path: &str) -> Option<Vec<Method>> {
+        self.matching(path, |def| def.pattern().is_some_and(|p| !p.contains('{')))
+    }
+
+    fn matching(&self, path: &str, keep: impl Fn(&ResourceDef) -> bool) -> Option<Vec<Method>> {
         let mut found: Option<Vec<Method>> = None;
         for (def, methods) in &self.routes {
-            if def.is_match(path) {
+            if keep(def) && def.is_match(path) {
                 found
                     .get_or_insert_with(Vec::new)
                     .extend(methods.iter().cloned());
@@ -222,12 +232,17 @@ pub async fn fallback(
     req: HttpRequest,
     table: web::Data<RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
-    Err(match table.allowed(req.path()) {
-        Some(mut methods) if !methods.is_empty() => {
-            methods.sort_by_key(|m| m.to_string());
-            methods.dedup();
-            ApiError::method_not_allowed(&methods)
-        }
-        _ => ApiError(crm_app::AppError::NotFound),
-    })
+    Err(
+        match table
+            .fixed(req.path())
+            .or_else(|| table.allowed(req.path()))
+        {
+            Some(mut methods) if !methods.is_empty() => {
+                methods.sort_by_key(|m| m.to_string());
+                methods.dedup();
+                ApiError::method_not_allowed(&methods)
+            }
+            _ => ApiError(crm_app::AppError::NotFound),
+        },
+    )
 }

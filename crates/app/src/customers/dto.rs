@@ -190,6 +190,8 @@ pub struct CustomerList {
     pub next_cursor: Option<String>,
 }
 
+crate::text_schema!(TagText, "A tag name: 1–50 characters once trimmed.", 1, 50);
+
 /// A new contact.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -201,7 +203,11 @@ pub struct NewContact {
     #[schema(example = "采购经理", min_length = 1, max_length = 50)]
     pub title: String,
     /// Mainland China mobile number (`^1[3-9]\d{9}$`).
-    #[schema(example = "13800138000", pattern = r"^1[3-9][0-9]{9}$")]
+    #[schema(
+        example = "13800138000",
+        pattern = r"^1[3-9][0-9]{9}$",
+        max_length = 11
+    )]
     pub mobile: String,
     /// Email address.
     #[schema(format = Email, max_length = 254)]
@@ -226,9 +232,14 @@ pub struct NewCustomer {
         example = "91350100M000100Y43",
         pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
     )]
+    #[schema(
+        example = "91350100M000100Y43",
+        pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
+        max_length = 18
+    )]
     pub uscc: String,
     /// GB/T 4754-2017 division code.
-    #[schema(example = "C35", pattern = r"^[A-Ta-t][0-9]{2}$")]
+    #[schema(example = "C35", pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
     pub industry_code: String,
     /// `potential`, `customer` or `lost`.
     #[schema(value_type = CustomerType)]
@@ -237,7 +248,11 @@ pub struct NewCustomer {
     #[schema(min_items = 1, max_items = 50)]
     pub contacts: Vec<NewContact>,
     /// Annual purchase budget in 万元: a decimal string, at most two decimals.
-    #[schema(example = "1250.00", pattern = r"^[0-9]+(\.[0-9]{1,2})?$")]
+    #[schema(
+        example = "1250.00",
+        pattern = r"^[0-9]+(\.[0-9]{1,2})?$",
+        max_length = 20
+    )]
     pub annual_budget: Option<String>,
     /// Current needs or pain points, up to 2000 characters.
     #[schema(max_length = 2000)]
@@ -255,7 +270,7 @@ pub struct NewCustomer {
     #[schema(max_length = 30, pattern = r"^[0-9 ()+-]+$")]
     pub phone: Option<String>,
     /// Province code; derived from the USCC when omitted.
-    #[schema(pattern = r"^[0-9]{2}$")]
+    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<String>,
     /// The account manager; defaults to the caller. Only managers and admins may name another.
     pub owner_id: Option<Uuid>,
@@ -269,7 +284,7 @@ pub struct NewCustomer {
     pub referred_by: Option<Uuid>,
     /// Tags; new names are added to the catalogue.
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<crate::customers::dto::TagText>)]
     pub tags: Vec<String>,
 }
 
@@ -280,27 +295,27 @@ pub struct NewCustomer {
 pub struct CustomerPatch {
     /// Full legal name.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 2, max_length = 100)]
     pub name: Option<Option<String>>,
     /// Unified social credit code.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", max_length = 18)]
     pub uscc: Option<Option<String>>,
     /// Industry division code.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
     pub industry_code: Option<Option<String>>,
     /// Customer type.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<CustomerType>)]
+    #[schema(value_type = CustomerType, required = false)]
     pub customer_type: Option<Option<String>>,
     /// Annual budget in 万元, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]{1,2})?$", max_length = 20)]
     pub annual_budget: Option<Option<String>>,
     /// Needs, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub needs: Option<Option<String>>,
     /// Size, or `null`.
     #[serde(default, deserialize_with = "present")]
@@ -312,19 +327,19 @@ pub struct CustomerPatch {
     pub source: Option<Option<String>>,
     /// Address, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub address: Option<Option<String>>,
     /// Landline, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 30, pattern = r"^[0-9 ()+-]+$")]
     pub phone: Option<Option<String>>,
     /// Province code; `null` derives it from the USCC again.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<Option<String>>,
     /// New account manager (managers and admins only).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(value_type = Uuid, required = false)]
     pub owner_id: Option<Option<Uuid>>,
     /// Start of cooperation, or `null`.
     #[serde(default, deserialize_with = "present")]
@@ -345,7 +360,7 @@ pub struct CustomerPatch {
     pub tier: Option<Option<Tier>>,
     /// Why the tier is pinned.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub tier_reason: Option<Option<String>>,
 }
 
@@ -380,19 +395,7 @@ pub fn check_contact(
             String::new()
         }
     };
-    let email = contact
-        .email
-        .map(|e| e.trim().to_owned())
-        .filter(|e| !e.is_empty());
-    if let Some(e) = &email
-        && (!validator::ValidateEmail::validate_email(e) || e.len() > 254)
-    {
-        c.fail(
-            field("email"),
-            "invalid_format",
-            "must be a valid email address",
-        );
-    }
+    let email = c.email(&field("email"), contact.email);
     let birthday = c.date(&field("birthday"), contact.birthday.as_deref(), today, true);
     let now = Utc::now();
     contacts::Model {
@@ -401,7 +404,7 @@ pub fn check_contact(
         name,
         title,
         mobile,
-        email: email.map(|e| e.to_lowercase()),
+        email,
         birthday,
         is_primary: contact.is_primary,
         created_at: now,
@@ -409,17 +412,18 @@ pub fn check_contact(
     }
 }
 
-/// Checks tag names: trimmed, 1–50 characters, no sensitive numbers, at most 20, deduplicated.
+/// Checks tag names: trimmed, 1–50 characters, no sensitive numbers, at most 20 sent,
+/// deduplicated.
 pub fn check_tags(c: &mut Checker, field: &str, tags: Vec<String>) -> Vec<String> {
+    if tags.len() > 20 {
+        c.fail(field, "too_many", "may hold at most 20 tags");
+    }
     let mut out: Vec<String> = Vec::new();
     for (idx, tag) in tags.into_iter().enumerate() {
         let tag = c.text(&format!("{field}[{idx}]"), &tag, 1, 50);
         if !out.contains(&tag) {
             out.push(tag);
         }
-    }
-    if out.len() > 20 {
-        c.fail(field, "too_many", "may hold at most 20 tags");
     }
     out
 }
@@ -541,7 +545,7 @@ pub fn region(c: &mut Checker, given: Option<&str>, uscc: Option<&Uscc>) -> Stri
                 None => {
                     c.fail(
                         "region",
-                        "required",
+                        "region_required",
                         "cannot be derived from the USCC; give a province code",
                     );
                     String::new()

@@ -697,7 +697,11 @@ pub async fn update(
     match patch.tier {
         Some(Some(tier)) => {
             if reason.is_none() {
-                c.fail("tier_reason", "required", "is required when pinning a tier");
+                c.fail(
+                    "tier_reason",
+                    "required_with",
+                    "is required when pinning a tier",
+                );
             }
             row.tier = tier.as_str().to_owned();
             row.tier_pinned = true;
@@ -887,7 +891,7 @@ pub(crate) async fn history_page(
 #[serde(deny_unknown_fields)]
 pub struct TagSet {
     /// Tag names; new ones are added to the catalogue. At most 20.
-    #[schema(example = json!(["高潜力客户", "意向产品A"]))]
+    #[schema(example = json!(["高潜力客户", "意向产品A"]), max_items = 20, value_type = Vec<crate::customers::dto::TagText>)]
     pub tags: Vec<String>,
 }
 

@@ -39,8 +39,10 @@ pub struct CustomerQuery {
     /// Owner (account manager).
     pub owner_id: Option<Uuid>,
     /// GB/T 4754-2017 division code.
+    #[param(pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
     pub industry_code: Option<String>,
     /// Province code.
+    #[param(pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<String>,
     /// Source.
     #[param(value_type = Option<Source>)]
@@ -51,13 +53,29 @@ pub struct CustomerQuery {
     #[serde(default)]
     pub archived: bool,
     /// `name`, `created_at` or `updated_at`, with `-` for descending. Default `-updated_at`.
-    #[param(example = "-updated_at")]
+    #[param(schema_with = sort_keys)]
     pub sort: Option<String>,
     /// Items per page, 1–200.
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page; only valid with the same sort.
     pub cursor: Option<String>,
+}
+
+/// The sort orders of the customer list.
+fn sort_keys() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([
+            "name",
+            "-name",
+            "created_at",
+            "-created_at",
+            "updated_at",
+            "-updated_at",
+        ]))
+        .examples(["-updated_at"])
+        .build()
 }
 
 /// A checked query, ready for the store.

@@ -27,17 +27,22 @@ use crate::{Ctx, require};
 #[serde(deny_unknown_fields)]
 pub struct ConvertCustomer {
     /// The full legal name, when it differs from the lead's company name.
+    #[schema(min_length = 2, max_length = 100)]
     pub name: Option<String>,
     /// The USCC, when the lead has none.
+    #[schema(pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", max_length = 18)]
     pub uscc: Option<String>,
     /// The industry division, when the lead has none.
+    #[schema(pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
     pub industry_code: Option<String>,
     /// `potential` (default), `customer` or `lost`.
+    #[schema(value_type = Option<crm_domain::customer::CustomerType>)]
     pub customer_type: Option<String>,
     /// The contact's job title (职务), which a customer's contacts must have.
-    #[schema(example = "采购经理")]
+    #[schema(example = "采购经理", min_length = 1, max_length = 50)]
     pub contact_title: Option<String>,
     /// Province code, when the lead has none and the USCC does not tell.
+    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<String>,
 }
 
@@ -46,15 +51,20 @@ pub struct ConvertCustomer {
 #[serde(deny_unknown_fields)]
 pub struct ConvertDeal {
     /// What is being sold; defaults to the company name followed by "商机".
+    #[schema(min_length = 2, max_length = 200)]
     pub name: Option<String>,
     /// Estimated amount in yuan.
-    #[schema(example = "500000.00")]
+    #[schema(
+        example = "500000.00",
+        pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+        max_length = 13
+    )]
     pub amount: String,
     /// Expected close date, `YYYY-MM-DD`.
     #[schema(example = "2027-01-31", format = Date)]
     pub expected_close_date: String,
     /// 30, 60 or 90.
-    #[schema(example = 30)]
+    #[schema(schema_with = crate::opportunities::open_probability)]
     pub probability: i64,
 }
 

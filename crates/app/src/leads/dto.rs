@@ -135,32 +135,42 @@ impl From<leads::Model> for Lead {
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
     /// `fair`, `website`, `referral`, `phone` or `other`.
-    #[schema(example = "fair")]
+    #[schema(value_type = LeadSource, example = "fair")]
     pub source: String,
     /// Which fair, which page, which campaign (up to 200 characters).
+    #[schema(max_length = 200)]
     pub source_detail: Option<String>,
     /// The company's name, 2–100 characters.
     #[schema(example = "佛山顺德家电配件有限公司", min_length = 2, max_length = 100)]
     pub company_name: String,
     /// The company's USCC, checked like a customer's.
+    #[schema(pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", max_length = 18)]
     pub uscc: Option<String>,
     /// The person to talk to, 1–50 characters.
     #[schema(example = "陈静", min_length = 1, max_length = 50)]
     pub contact_name: String,
     /// Mainland mobile number; a lead needs a mobile or an email.
-    #[schema(example = "13800138000")]
+    #[schema(
+        example = "13800138000",
+        pattern = r"^1[3-9][0-9]{9}$",
+        max_length = 11
+    )]
     pub mobile: Option<String>,
     /// Email address; a lead needs a mobile or an email.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Province code (GB/T 2260); derived from the USCC when omitted.
+    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<String>,
     /// GB/T 4754-2017 division, e.g. `C35`.
+    #[schema(pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
     pub industry_code: Option<String>,
     /// What they need (up to 2000 characters).
+    #[schema(max_length = 2000)]
     pub needs: Option<String>,
     /// Your own id for this lead (1–100 characters): sending it again returns the lead
     /// already made instead of a second one.
-    #[schema(example = "form-2026-000123")]
+    #[schema(example = "form-2026-000123", max_length = 100)]
     pub external_id: Option<String>,
     /// The customer who referred them, for referral leads.
     pub referred_by: Option<Uuid>,
@@ -172,43 +182,43 @@ pub struct NewLead {
 pub struct LeadPatch {
     /// Source.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<LeadSource>)]
+    #[schema(value_type = LeadSource, required = false)]
     pub source: Option<Option<String>>,
     /// Source detail.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub source_detail: Option<Option<String>>,
     /// Company name.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 2, max_length = 100)]
     pub company_name: Option<Option<String>>,
     /// USCC.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", max_length = 18)]
     pub uscc: Option<Option<String>>,
     /// Contact name.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 50)]
     pub contact_name: Option<Option<String>>,
     /// Mobile.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^1[3-9][0-9]{9}$", max_length = 11)]
     pub mobile: Option<Option<String>>,
     /// Email.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     /// Region.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<Option<String>>,
     /// Industry.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
     pub industry_code: Option<Option<String>>,
     /// Needs.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub needs: Option<Option<String>>,
 }
 
@@ -226,8 +236,10 @@ pub struct LeadQuery {
     /// `true`: only leads in nobody's hands (the managers' queue).
     pub unassigned: Option<bool>,
     /// Province code.
+    #[param(pattern = r"^[0-9]{2}$", max_length = 2)]
     pub region: Option<String>,
     /// Industry division (`C35`) or section (`C`).
+    #[param(pattern = r"^[A-Ta-t]([0-9]{2})?$", max_length = 3)]
     pub industry: Option<String>,
     /// Received at or after (RFC 3339).
     pub received_from: Option<DateTime<Utc>>,
@@ -316,19 +328,7 @@ pub fn check_lead(c: &mut Checker, prefix: &str, lead: NewLead) -> CheckedLead {
                 None
             }
         });
-    let email = lead
-        .email
-        .map(|e| e.trim().to_lowercase())
-        .filter(|e| !e.is_empty());
-    if let Some(e) = &email
-        && (!validator::ValidateEmail::validate_email(e) || e.len() > 254)
-    {
-        c.fail(
-            field("email"),
-            "invalid_format",
-            "must be a valid email address",
-        );
-    }
+    let email = c.email(&field("email"), lead.email);
     if mobile.is_none()
         && email.is_none()
         && c.errors
@@ -337,7 +337,7 @@ pub fn check_lead(c: &mut Checker, prefix: &str, lead: NewLead) -> CheckedLead {
     {
         c.fail(
             field("mobile"),
-            "required",
+            "mobile_or_email",
             "a lead needs a mobile or an email",
         );
     }
@@ -365,22 +365,7 @@ pub fn check_lead(c: &mut Checker, prefix: &str, lead: NewLead) -> CheckedLead {
                 .map(str::to_owned)
         });
     let needs = c.opt_text(&field("needs"), lead.needs, 2000);
-    let external_id = lead
-        .external_id
-        .map(|e| e.trim().to_owned())
-        .filter(|e| !e.is_empty());
-    if let Some(e) = &external_id
-        && (e.chars().count() > 100 || e.chars().any(char::is_control))
-    {
-        c.fail(
-            field("external_id"),
-            "invalid_value",
-            "must be 1 to 100 characters without control characters",
-        );
-    }
-    if let Some(e) = &external_id {
-        c.guard(&field("external_id"), e);
-    }
+    let external_id = c.opt_text(&field("external_id"), lead.external_id, 100);
     CheckedLead {
         source: source.unwrap_or(LeadSource::Other),
         source_detail,

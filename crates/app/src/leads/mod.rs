@@ -45,7 +45,7 @@ const VOLATILE: [&str; 3] = ["id", "version", "updated_at"];
 pub struct ImportRequest {
     /// The leads, at most 1,000. A row of the wrong shape (a missing field, a field of the
     /// wrong type, an unknown field) is answered `invalid` on its own; the others go on.
-    #[schema(max_items = 1000, value_type = Vec<NewLead>)]
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<NewLead>)]
     pub leads: Vec<Value>,
 }
 
@@ -808,12 +808,7 @@ pub async fn list(
         cursor: q.cursor,
     }
     .page()?;
-    let industry = match q
-        .industry
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let industry = match q.industry.as_deref() {
         None => None,
         Some(s) if s.len() == 1 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
             Some(s.to_ascii_uppercase())
@@ -829,7 +824,7 @@ pub async fn list(
                 .to_owned(),
         ),
     };
-    let region = match q.region.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let region = match q.region.as_deref() {
         None => None,
         Some(s) => Some(
             crm_domain::customer::check_region(s)

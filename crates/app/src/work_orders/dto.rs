@@ -203,23 +203,23 @@ pub struct NewWorkOrder {
 pub struct WorkOrderPatch {
     /// Short summary.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 2, max_length = 200)]
     pub title: Option<Option<String>>,
     /// Description.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 5000)]
     pub description: Option<Option<String>>,
     /// Category.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Category>)]
+    #[schema(value_type = Category, required = false)]
     pub category: Option<Option<String>>,
     /// Severity: re-grades the order.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Severity>)]
+    #[schema(value_type = Severity, required = false)]
     pub severity: Option<Option<String>>,
     /// Channel.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Channel>)]
+    #[schema(value_type = Channel, required = false)]
     pub channel: Option<Option<String>>,
     /// Another contact of the customer; `null` for none.
     #[serde(default, deserialize_with = "present")]
