@@ -329,3 +329,47 @@ fn add_text_patterns(schema: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BLANK, CONTROL};
+
+    /// The code points a class body such as `\u0000-\u0008\u000B` names.
+    fn ranges(class: &str) -> Vec<(u32, u32)> {
+        let mut points = class
+            .split("\\u")
+            .filter(|p| !p.is_empty())
+            .map(|p| (u32::from_str_radix(&p[..4], 16).unwrap(), p.ends_with('-')));
+        let mut out = Vec::new();
+        while let Some((start, dash)) = points.next() {
+            let end = if dash {
+                points.next().unwrap().0
+            } else {
+                start
+            };
+            out.push((start, end));
+        }
+        out
+    }
+
+    fn holds(ranges: &[(u32, u32)], c: char) -> bool {
+        ranges.iter().any(|&(a, b)| (a..=b).contains(&u32::from(c)))
+    }
+
+    #[test]
+    fn the_text_pattern_classes_are_the_servers_rules() {
+        let (control, blank) = (ranges(CONTROL), ranges(BLANK));
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                holds(&control, c),
+                crm_app::check::is_forbidden_control(c),
+                "{c:?} as a refused control"
+            );
+            assert_eq!(
+                holds(&blank, c),
+                c.is_whitespace() || c.is_control(),
+                "{c:?} as white space"
+            );
+        }
+    }
+}

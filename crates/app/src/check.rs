@@ -116,7 +116,7 @@ impl Checker {
     /// most 254 characters; `None` stays `None`.
     pub fn email(&mut self, field: &str, value: Option<String>) -> Option<String> {
         let value = value?;
-        if validator::ValidateEmail::validate_email(&value) && value.len() <= 254 {
+        if validator::ValidateEmail::validate_email(&value) && value.chars().count() <= 254 {
             Some(value.to_lowercase())
         } else {
             self.fail(

@@ -83,18 +83,28 @@ impl PageQuery {
     }
 }
 
-/// A query instant, checked to lie in years 1900–9999: outside them PostgreSQL refuses some
-/// and SQLite sorts others out of order, so the two databases would disagree.
+/// A query instant, checked to lie in years 1900–9999 as written: outside them PostgreSQL
+/// refuses some and SQLite sorts others out of order, so the two databases would disagree.
+/// An instant written in 1900 or 9999 whose offset takes it into 1899 or 10000 in UTC is
+/// held at the edge of the range, which no record comes near.
 pub fn instant(
     field: &str,
     value: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
-    use chrono::Datelike;
-    match value {
-        Some(v) if !(1900..=9999).contains(&v.year()) => {
-            Err(invalid(field, "must be an instant in years 1900 to 9999"))
+    use chrono::{Datelike, TimeZone, Utc};
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    match v.year() {
+        1900..=9999 => Ok(Some(v)),
+        // At most a day's offset from a time written in 1900 or 9999.
+        1899 if v.month() == 12 && v.day() == 31 => {
+            Ok(Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).single())
         }
-        other => Ok(other),
+        10000 if v.month() == 1 && v.day() == 1 => {
+            Ok(Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single())
+        }
+        _ => Err(invalid(field, "must be an instant in years 1900 to 9999")),
     }
 }
 

@@ -603,6 +603,21 @@ struct Draft {
     title: String,
     subject: Option<(&'static str, Uuid)>,
     due_at: DateTime<Utc>,
+    /// What must still hold when it is stored.
+    holds: Holds,
+}
+
+/// The condition a generated reminder is stored under, checked again in the storing
+/// transaction under a shared lock: a purge, a change of owner or a reassignment that
+/// commits between reading and storing must not leave a reminder behind.
+#[derive(Clone, Copy)]
+enum Holds {
+    /// The customer is live and the recipient owns it.
+    Owner(Uuid),
+    /// The recipient is the work order's agent or the manager it went to.
+    WorkOrder(Uuid),
+    /// Nothing (care holidays, to every rep and manager).
+    Always,
 }
 
 /// Makes every reminder that is due and not made yet: renewal talks for contracts ending
@@ -649,6 +664,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                     title: format!("Renewal talks: contract {} ends on {}", r.number, r.ends_on),
                     subject: Some(("contract", r.id)),
                     due_at: local_midnight(r.ends_on - Duration::days(notice)).max(now),
+                    holds: Holds::Owner(r.customer_id),
                 });
             }
         }
@@ -675,6 +691,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                     title: format!("Follow up with {} (due {due_on})", c.name),
                     subject: Some(("customer", c.id)),
                     due_at: local_midnight(due_on),
+                    holds: Holds::Owner(c.id),
                 });
             }
         }
@@ -698,6 +715,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                         .response_breached_at
                         .or(o.resolution_breached_at)
                         .unwrap_or(now),
+                    holds: Holds::WorkOrder(o.id),
                 });
             }
         }
@@ -721,6 +739,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                     title: format!("Birthday of {} ({}) on {on}", r.name, r.customer_name),
                     subject: Some(("contact", r.contact_id)),
                     due_at: local_midnight(on),
+                    holds: Holds::Owner(r.customer_id),
                 });
             }
         }
@@ -751,6 +770,7 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
                     title: format!("{name} on {date}: greet your customers"),
                     subject: None,
                     due_at: local_midnight(*date),
+                    holds: Holds::Always,
                 });
             }
         }
@@ -774,7 +794,28 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
     {
         let tx = ctx.begin().await?;
         let mut journal = Journal::new();
+        let (customer_ids, order_ids): (Vec<Uuid>, Vec<Uuid>) =
+            chunk
+                .iter()
+                .fold((Vec::new(), Vec::new()), |(mut c, mut o), d| {
+                    match d.holds {
+                        Holds::Owner(id) => c.push(id),
+                        Holds::WorkOrder(id) => o.push(id),
+                        Holds::Always => {}
+                    }
+                    (c, o)
+                });
+        let owners = customers::live_owners_locked(&tx, &customer_ids).await?;
+        let holders = work_orders::holders_locked(&tx, &order_ids).await?;
         for d in chunk {
+            let holds = match d.holds {
+                Holds::Owner(id) => owners.get(&id) == Some(&d.user),
+                Holds::WorkOrder(id) => holders.get(&id).is_some_and(|h| h.contains(&d.user)),
+                Holds::Always => true,
+            };
+            if !holds {
+                continue;
+            }
             let row = reminders::Model {
                 id: Uuid::now_v7(),
                 user_id: d.user,

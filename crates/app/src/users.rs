@@ -93,7 +93,7 @@ pub struct CreateUser {
     /// Stored lower-case.
     #[schema(
         example = "li.wei",
-        pattern = r"^\s*[A-Za-z][A-Za-z0-9._-]{2,31}\s*$",
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z][A-Za-z0-9._-]{2,31}[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
         max_length = 64
     )]
     pub username: String,
@@ -101,16 +101,14 @@ pub struct CreateUser {
     #[schema(example = "李伟", min_length = 1, max_length = 100)]
     pub display_name: String,
     /// Email address.
-    #[validate(email(message = "must be a valid email address"), length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Role.
     pub role: Role,
     /// Province code (GB/T 2260).
-    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
+    #[schema(pattern = r"^([0-9]{2})?$", max_length = 2)]
     pub region: Option<String>,
     /// Team name, up to 100 characters.
-    #[validate(length(max = 100, message = "must be at most 100 characters long"))]
     #[schema(max_length = 100)]
     pub team: Option<String>,
     /// Initial password: at least 10 characters, not containing the username.
@@ -136,7 +134,7 @@ pub struct UpdateUser {
     pub role: Option<Option<Role>>,
     /// New province code, or `null` to clear.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[0-9]{2}$", max_length = 2)]
+    #[schema(value_type = Option<String>, pattern = r"^([0-9]{2})?$", max_length = 2)]
     pub region: Option<Option<String>>,
     /// New team, or `null` to clear.
     #[serde(default, deserialize_with = "present")]
@@ -229,10 +227,18 @@ pub async fn create(ctx: &Ctx, caller: &Caller, body: Input<CreateUser>) -> Resu
     require(caller, Action::ManageUsers)?;
     let body = body.take()?;
     let mut errors = validation_errors(body.validate());
-    let username = Username::parse(&body.username)
+    // White space around the name is trimmed; what is sent is at most 64 characters, as
+    // the document says.
+    let parsed = if body.username.chars().count() <= 64 {
+        Username::parse(&body.username)
+    } else {
+        Err("must be 3 to 32 characters long")
+    };
+    let username = parsed
         .map_err(|msg| errors.push(FieldError::new("username", "invalid_format", msg)))
         .ok();
     let mut c = Checker::default();
+    let email = c.email("email", body.email.clone());
     let display_name = c.text("display_name", &body.display_name, 1, 100);
     let team = c.opt_text("team", body.team.clone(), 100);
     errors.extend(c.errors);
@@ -260,7 +266,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, body: Input<CreateUser>) -> Resu
         users::NewUser {
             username: username.as_str().to_owned(),
             display_name,
-            email: body.email.map(|e| e.to_lowercase()),
+            email,
             role: body.role.as_str().to_owned(),
             region: trimmed(body.region),
             team,

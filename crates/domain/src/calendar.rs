@@ -62,6 +62,7 @@ fn weekdays() -> utoipa::openapi::schema::Array {
         )
         .min_items(Some(1))
         .max_items(Some(7))
+        .unique_items(true)
         .description(Some("Working weekdays, ISO numbers: 1 Monday … 7 Sunday."))
         .build()
 }

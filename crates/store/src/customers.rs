@@ -665,3 +665,31 @@ pub async fn find_live(
         .all(conn)
         .await?)
 }
+
+/// Locks a customer's row until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's
+/// write transactions hold the whole database already), so that writers that check the
+/// customer first (the reminder generator) wait for this change.
+pub async fn lock(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    Entity::find_by_id(id).lock_exclusive().one(conn).await?;
+    Ok(())
+}
+
+/// The owners of those of `ids` that are live, read under a shared lock (PostgreSQL
+/// `FOR SHARE`) so that a purge or a change of owner in progress is waited for.
+pub async fn live_owners_locked(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Uuid>, StoreError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::ArchivedAt.is_null())
+        .lock_shared()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.owner_id))
+        .collect())
+}

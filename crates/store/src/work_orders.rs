@@ -574,3 +574,31 @@ pub async fn overdue(
         .all(conn)
         .await?)
 }
+
+/// Who may hold a late-order reminder for each of `ids` (its agent and the manager it went
+/// to), read under a shared lock (PostgreSQL `FOR SHARE`) so that a reassignment or a purge
+/// in progress is waited for.
+pub async fn holders_locked(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<Uuid>>, StoreError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .lock_shared()
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|o| {
+            (
+                o.id,
+                [o.assignee_id, o.escalated_to]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            )
+        })
+        .collect())
+}

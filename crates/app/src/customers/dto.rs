@@ -230,10 +230,6 @@ pub struct NewCustomer {
     /// Unified social credit code; upper-cased on input; its check character must be right.
     #[schema(
         example = "91350100M000100Y43",
-        pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
-    )]
-    #[schema(
-        example = "91350100M000100Y43",
         pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
         max_length = 18
     )]
@@ -250,8 +246,8 @@ pub struct NewCustomer {
     /// Annual purchase budget in 万元: a decimal string, at most two decimals.
     #[schema(
         example = "1250.00",
-        pattern = r"^[0-9]+(\.[0-9]{1,2})?$",
-        max_length = 20
+        pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+        max_length = 15
     )]
     pub annual_budget: Option<String>,
     /// Current needs or pain points, up to 2000 characters.
@@ -267,10 +263,10 @@ pub struct NewCustomer {
     #[schema(max_length = 200)]
     pub address: Option<String>,
     /// Landline, up to 30 characters.
-    #[schema(max_length = 30, pattern = r"^[0-9 ()+-]+$")]
+    #[schema(max_length = 30, pattern = r"^( *|[ ()+-]*[0-9][0-9 ()+-]*)$")]
     pub phone: Option<String>,
     /// Province code; derived from the USCC when omitted.
-    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
+    #[schema(pattern = r"^([0-9]{2})?$", max_length = 2)]
     pub region: Option<String>,
     /// The account manager; defaults to the caller. Only managers and admins may name another.
     pub owner_id: Option<Uuid>,
@@ -311,7 +307,7 @@ pub struct CustomerPatch {
     pub customer_type: Option<Option<String>>,
     /// Annual budget in 万元, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[0-9]+(\.[0-9]{1,2})?$", max_length = 20)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$", max_length = 15)]
     pub annual_budget: Option<Option<String>>,
     /// Needs, or `null`.
     #[serde(default, deserialize_with = "present")]
@@ -331,11 +327,11 @@ pub struct CustomerPatch {
     pub address: Option<Option<String>>,
     /// Landline, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 30, pattern = r"^[0-9 ()+-]+$")]
+    #[schema(value_type = Option<String>, max_length = 30, pattern = r"^( *|[ ()+-]*[0-9][0-9 ()+-]*)$")]
     pub phone: Option<Option<String>>,
     /// Province code; `null` derives it from the USCC again.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[0-9]{2}$", max_length = 2)]
+    #[schema(value_type = Option<String>, pattern = r"^([0-9]{2})?$", max_length = 2)]
     pub region: Option<Option<String>>,
     /// New account manager (managers and admins only).
     #[serde(default, deserialize_with = "present")]
@@ -347,7 +343,7 @@ pub struct CustomerPatch {
     pub cooperation_since: Option<Option<String>>,
     /// Influence 1–5, or `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 5)]
     pub influence: Option<Option<i64>>,
     /// Referring customer, or `null`.
     #[serde(default, deserialize_with = "present")]

@@ -1087,6 +1087,9 @@ pub async fn purge(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<(), AppError>
     if row.purged_at.is_some() {
         return Err(RuleViolation::CustomerPurged.into());
     }
+    // Held from here to the commit: the reminder generator waits rather than storing a
+    // reminder after the ones below are gone.
+    customers::lock(&tx, row.id).await?;
     let files = crate::attachments::delete_all(&tx, row.id).await?;
     // Reminders name contacts and quote titles: they go, with their change logs.
     let subjects = crm_store::reminders::subjects_of_customer(&tx, row.id).await?;

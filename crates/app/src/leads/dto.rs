@@ -144,7 +144,10 @@ pub struct NewLead {
     #[schema(example = "佛山顺德家电配件有限公司", min_length = 2, max_length = 100)]
     pub company_name: String,
     /// The company's USCC, checked like a customer's.
-    #[schema(pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", max_length = 18)]
+    #[schema(
+        pattern = r"^([0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18})?$",
+        max_length = 18
+    )]
     pub uscc: Option<String>,
     /// The person to talk to, 1–50 characters.
     #[schema(example = "陈静", min_length = 1, max_length = 50)]
@@ -152,7 +155,7 @@ pub struct NewLead {
     /// Mainland mobile number; a lead needs a mobile or an email.
     #[schema(
         example = "13800138000",
-        pattern = r"^1[3-9][0-9]{9}$",
+        pattern = r"^(1[3-9][0-9]{9})?$",
         max_length = 11
     )]
     pub mobile: Option<String>,
@@ -160,10 +163,10 @@ pub struct NewLead {
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Province code (GB/T 2260); derived from the USCC when omitted.
-    #[schema(pattern = r"^[0-9]{2}$", max_length = 2)]
+    #[schema(pattern = r"^([0-9]{2})?$", max_length = 2)]
     pub region: Option<String>,
     /// GB/T 4754-2017 division, e.g. `C35`.
-    #[schema(pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
+    #[schema(pattern = r"^([A-Ta-t][0-9]{2})?$", max_length = 3)]
     pub industry_code: Option<String>,
     /// What they need (up to 2000 characters).
     #[schema(max_length = 2000)]
@@ -194,7 +197,7 @@ pub struct LeadPatch {
     pub company_name: Option<Option<String>>,
     /// USCC.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$", max_length = 18)]
+    #[schema(value_type = Option<String>, pattern = r"^([0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18})?$", max_length = 18)]
     pub uscc: Option<Option<String>>,
     /// Contact name.
     #[serde(default, deserialize_with = "present")]
@@ -202,7 +205,7 @@ pub struct LeadPatch {
     pub contact_name: Option<Option<String>>,
     /// Mobile.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^1[3-9][0-9]{9}$", max_length = 11)]
+    #[schema(value_type = Option<String>, pattern = r"^(1[3-9][0-9]{9})?$", max_length = 11)]
     pub mobile: Option<Option<String>>,
     /// Email.
     #[serde(default, deserialize_with = "present")]
@@ -210,11 +213,11 @@ pub struct LeadPatch {
     pub email: Option<Option<String>>,
     /// Region.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[0-9]{2}$", max_length = 2)]
+    #[schema(value_type = Option<String>, pattern = r"^([0-9]{2})?$", max_length = 2)]
     pub region: Option<Option<String>>,
     /// Industry.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[A-Ta-t][0-9]{2}$", max_length = 3)]
+    #[schema(value_type = Option<String>, pattern = r"^([A-Ta-t][0-9]{2})?$", max_length = 3)]
     pub industry_code: Option<Option<String>>,
     /// Needs.
     #[serde(default, deserialize_with = "present")]

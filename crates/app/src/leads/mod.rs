@@ -810,7 +810,11 @@ pub async fn list(
     .page()?;
     let industry = match q.industry.as_deref() {
         None => None,
-        Some(s) if s.len() == 1 && s.chars().all(|c| c.is_ascii_alphabetic()) => {
+        Some(s)
+            if crm_domain::reference::INDUSTRY_SECTIONS
+                .iter()
+                .any(|section| section.code.eq_ignore_ascii_case(s)) =>
+        {
             Some(s.to_ascii_uppercase())
         }
         Some(s) => Some(
