@@ -786,12 +786,14 @@ pub async fn generate(ctx: &Ctx, settings: GenerateSettings) -> Result<u64, AppE
         .map(|u| u.id)
         .collect();
     let mut made = 0;
-    for chunk in drafts
+    // Each storing transaction locks rows of one table only (customers, or work orders), so
+    // that it never holds one while waiting for the other: a purge locks a customer and then
+    // its work orders, a work-order move the order and then, maybe, its customer.
+    let (orders, others): (Vec<Draft>, Vec<Draft>) = drafts
         .into_iter()
         .filter(|d| active.contains(&d.user))
-        .collect::<Vec<_>>()
-        .chunks(200)
-    {
+        .partition(|d| matches!(d.holds, Holds::WorkOrder(_)));
+    for chunk in others.chunks(200).chain(orders.chunks(200)) {
         let tx = ctx.begin().await?;
         let mut journal = Journal::new();
         let (customer_ids, order_ids): (Vec<Uuid>, Vec<Uuid>) =

@@ -41,7 +41,9 @@ impl From<DbErr> for StoreError {
 /// connection refused, broken or closed under a query, the server shutting down or not yet
 /// accepting, SQLite's file busy, locked or unreadable — rather than that the statement is
 /// wrong.
-/// These answer 503 with `Retry-After`: the request may simply be sent again.
+/// These answer 503 with `Retry-After`: the request may simply be sent again. So do a
+/// PostgreSQL deadlock or serialization failure, which roll the transaction back whole:
+/// sent again, it succeeds.
 fn unavailable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error as E;
     let sqlx = match err {
@@ -68,8 +70,10 @@ fn unavailable(err: &DbErr) -> bool {
                     .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14))
             } else {
                 // Connection exceptions (08…), admin or crash shutdown and cannot connect
-                // now (57P01–03), too many connections (53300).
-                code.starts_with("08") || ["57P01", "57P02", "57P03", "53300"].contains(&&*code)
+                // now (57P01–03), too many connections (53300), serialization failure
+                // (40001) and deadlock (40P01).
+                code.starts_with("08")
+                    || ["57P01", "57P02", "57P03", "53300", "40001", "40P01"].contains(&&*code)
             }
         }
         _ => false,
