@@ -249,13 +249,14 @@ fn declare_text_rules(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
 /// where the parameter declares none tighter: each value at most
 /// [`MAX_QUERY_VALUE_CHARS`](crate::extract::MAX_QUERY_VALUE_CHARS) characters, repeated at
 /// most [`MAX_QUERY_REPEATS`](crate::extract::MAX_QUERY_REPEATS) times.
-/// Also: cursors are never empty, and query instants lie in years 1900–9999
+/// Also: list cursors are never empty, and query instants lie in years 1900–9999
 /// (`crm_app::page::instant`).
 fn bound_query_parameter(name: &str, schema: &mut serde_json::Value) {
     let Some(map) = schema.as_object_mut() else {
         return;
     };
-    if matches!(name, "cursor" | "after") {
+    // (The event feed's `after` is different: empty means from the start.)
+    if name == "cursor" {
         map.entry("minLength").or_insert(1.into());
     }
     if map.get("format").and_then(|f| f.as_str()) == Some("date-time") {
