@@ -35,6 +35,7 @@ SEMANTIC_422 = {
     "duplicate",
     "region_required",
     "required_with",
+    "exclusive",
     # A CSV import's header must name the template's columns (text/csv is just a string
     # to a schema).
     "missing_column",

@@ -75,7 +75,7 @@ pub struct ConvertDeal {
 pub struct ConvertLead {
     /// An existing live customer you can see; omit to create one from the lead.
     pub customer_id: Option<Uuid>,
-    /// For a new customer: what the lead lacks.
+    /// For a new customer: what the lead lacks. Not with `customer_id`.
     pub customer: Option<ConvertCustomer>,
     /// The deal.
     pub opportunity: ConvertDeal,
@@ -139,6 +139,13 @@ pub async fn convert(
         body.opportunity.probability,
         owner,
     );
+    if body.customer_id.is_some() && body.customer.is_some() {
+        c.fail(
+            "customer",
+            "exclusive",
+            "must be left out when customer_id names an existing customer",
+        );
+    }
     let mut journal = Journal::new();
     let customer = match body.customer_id {
         Some(existing) => {
