@@ -168,64 +168,64 @@ pub const MAX_QUERY_VALUE_CHARS: usize = 1000;
 /// How often one query parameter may be repeated (`tag=a&tag=b…`; declared as `maxItems`).
 pub const MAX_QUERY_REPEATS: usize = 20;
 
+/// The rules every query parameter follows, whatever the list: no control characters (NUL
+/// above all, which PostgreSQL cannot compare with text), values of at most
+/// [`MAX_QUERY_VALUE_CHARS`] characters, at most [`MAX_QUERY_REPEATS`] of one name.
+fn check_query_pairs(pairs: &[(String, String)]) -> Result<(), AppError> {
+    let bad = |name: &str, detail: String, code: &str, message: String| AppError::BadRequest {
+        code: ErrorCode::InvalidParameter,
+        detail,
+        errors: vec![FieldError::new(name, code, message)],
+    };
+    let control = |text: &String| text.chars().any(crm_app::check::is_forbidden_control);
+    if let Some((name, _)) = pairs.iter().find(|(n, v)| control(n) || control(v)) {
+        let name = if control(name) {
+            "query"
+        } else {
+            name.as_str()
+        };
+        return Err(bad(
+            name,
+            format!("The query parameter `{name}` holds a control character."),
+            "invalid_character",
+            "must not contain control characters".to_owned(),
+        ));
+    }
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(_, v)| v.chars().count() > MAX_QUERY_VALUE_CHARS)
+    {
+        return Err(bad(
+            name,
+            format!(
+                "The query parameter `{name}` is longer than {MAX_QUERY_VALUE_CHARS} characters."
+            ),
+            "too_long",
+            format!("must be at most {MAX_QUERY_VALUE_CHARS} characters long"),
+        ));
+    }
+    let mut counts = std::collections::HashMap::new();
+    for (name, _) in pairs {
+        let count = counts.entry(name.as_str()).or_insert(0usize);
+        *count += 1;
+        if *count > MAX_QUERY_REPEATS {
+            return Err(bad(
+                name,
+                format!(
+                    "The query parameter `{name}` is repeated more than {MAX_QUERY_REPEATS} times."
+                ),
+                "too_many",
+                format!("may be given at most {MAX_QUERY_REPEATS} times"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Parses a query string into `T`: 400 `invalid_parameter` naming the problem.
 pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
-    // Control characters (NUL above all, which PostgreSQL cannot compare with text) have no
-    // place in any parameter: refused here, for every list and filter alike.
-    if let Ok(pairs) = serde_html_form::from_str::<Vec<(String, String)>>(raw)
-        && let Some((name, _)) = pairs.iter().find(|(n, v)| {
-            n.chars()
-                .chain(v.chars())
-                .any(crm_app::check::is_forbidden_control)
-        })
-    {
-        let clean = !name.chars().any(crm_app::check::is_forbidden_control);
-        let name = if clean { name.as_str() } else { "query" };
-        return Err(AppError::BadRequest {
-            code: ErrorCode::InvalidParameter,
-            detail: format!("The query parameter `{name}` holds a control character."),
-            errors: vec![FieldError::new(
-                name,
-                "invalid_character",
-                "must not contain control characters",
-            )],
-        });
-    }
     if let Ok(pairs) = serde_html_form::from_str::<Vec<(String, String)>>(raw) {
-        if let Some((name, _)) = pairs
-            .iter()
-            .find(|(_, v)| v.chars().count() > MAX_QUERY_VALUE_CHARS)
-        {
-            return Err(AppError::BadRequest {
-                code: ErrorCode::InvalidParameter,
-                detail: format!(
-                    "The query parameter `{name}` is longer than {MAX_QUERY_VALUE_CHARS} characters."
-                ),
-                errors: vec![FieldError::new(
-                    name,
-                    "too_long",
-                    format!("must be at most {MAX_QUERY_VALUE_CHARS} characters long"),
-                )],
-            });
-        }
-        let mut counts = std::collections::HashMap::new();
-        for (name, _) in &pairs {
-            let count = counts.entry(name.as_str()).or_insert(0usize);
-            *count += 1;
-            if *count > MAX_QUERY_REPEATS {
-                return Err(AppError::BadRequest {
-                    code: ErrorCode::InvalidParameter,
-                    detail: format!(
-                        "The query parameter `{name}` is repeated more than {MAX_QUERY_REPEATS} times."
-                    ),
-                    errors: vec![FieldError::new(
-                        name,
-                        "too_many",
-                        format!("may be given at most {MAX_QUERY_REPEATS} times"),
-                    )],
-                });
-            }
-        }
+        check_query_pairs(&pairs)?;
     }
     serde_html_form::from_str(raw).map_err(|e| {
         let (code, message) = sanitize_serde_message(&e.to_string());
