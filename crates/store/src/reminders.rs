@@ -85,27 +85,11 @@ pub async fn retract(
     user: Uuid,
     subjects: &[Uuid],
 ) -> Result<Vec<Uuid>, StoreError> {
-    let mut taken = Vec::new();
-    for chunk in subjects.chunks(500) {
-        let rows: Vec<Uuid> = Entity::find()
-            .select_only()
-            .column(Column::Id)
-            .filter(Column::UserId.eq(user))
-            .filter(Column::Status.eq("open"))
-            .filter(Column::DedupeKey.is_not_null())
-            .filter(Column::SubjectId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        if !rows.is_empty() {
-            Entity::delete_many()
-                .filter(Column::Id.is_in(rows.iter().copied()))
-                .exec(conn)
-                .await?;
-        }
-        taken.extend(rows);
-    }
-    Ok(taken)
+    let mine = Condition::all()
+        .add(Column::UserId.eq(user))
+        .add(Column::Status.eq("open"))
+        .add(Column::DedupeKey.is_not_null());
+    delete_about(conn, subjects, mine).await
 }
 
 /// Deletes every reminder about any of `subjects` (a purge). Returns their ids.
@@ -113,11 +97,22 @@ pub async fn delete_for_subjects(
     conn: &impl ConnectionTrait,
     subjects: &[Uuid],
 ) -> Result<Vec<Uuid>, StoreError> {
+    delete_about(conn, subjects, Condition::all()).await
+}
+
+/// Deletes the reminders about any of `subjects` that also meet `also`, a bounded number
+/// of subjects per statement. Returns their ids.
+async fn delete_about(
+    conn: &impl ConnectionTrait,
+    subjects: &[Uuid],
+    also: Condition,
+) -> Result<Vec<Uuid>, StoreError> {
     let mut gone = Vec::new();
     for chunk in subjects.chunks(500) {
         let rows: Vec<Uuid> = Entity::find()
             .select_only()
             .column(Column::Id)
+            .filter(also.clone())
             .filter(Column::SubjectId.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(conn)
