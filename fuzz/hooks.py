@@ -36,8 +36,13 @@ SEMANTIC_422 = {
     "region_required",
     "required_with",
     "exclusive",
-    # A CSV import's header must name the template's columns (text/csv is just a string
-    # to a schema).
+    # A webhook target must parse as a URL, resolve, and (unless the server allows it) not
+    # be a private address: DNS and address classes are not a pattern.
+    "invalid_url",
+    "unresolvable_host",
+    "private_target",
+    # A CSV import's header must name the template's columns (an uploaded file is just
+    # bytes to a schema).
     "missing_column",
     "unknown_column",
     "duplicate_column",

@@ -16,6 +16,7 @@ mod m20261130_000008_activities;
 mod m20261130_000009_contracts;
 mod m20261130_000010_reminders;
 mod m20261130_000011_retention;
+mod m20261201_000012_webhooks;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_contracts::Migration),
             Box::new(m20261130_000010_reminders::Migration),
             Box::new(m20261130_000011_retention::Migration),
+            Box::new(m20261201_000012_webhooks::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use actix_web::dev::ServerHandle;
 use crm_api::{ApiSettings, AppState};
 use crm_app::Ctx;
 use crm_app::auth::AuthSettings;
+use crm_app::webhooks::WebhookSettings;
 use crm_domain::access::Role;
 use crm_server::ServeOptions;
 use crm_store::Database;
@@ -167,22 +168,35 @@ impl TestApp {
 
     /// Starts the app with the given HTTP settings.
     pub async fn spawn_with(settings: ApiSettings) -> Self {
-        Self::spawn_on(TestDb::migrated().await, settings).await
+        Self::spawn_on(TestDb::migrated().await, settings, test_webhook_settings()).await
+    }
+
+    /// Starts the app delivering webhooks with `webhooks`.
+    pub async fn spawn_with_webhooks(webhooks: WebhookSettings) -> Self {
+        Self::spawn_on(TestDb::migrated().await, ApiSettings::default(), webhooks).await
     }
 
     /// Starts a second copy of the server, with its own pool and worker, on this app's
     /// database: two copies behind one load balancer.
     pub async fn spawn_twin(&self) -> Self {
-        Self::spawn_on(TestDb::attach(&self.test_db).await, ApiSettings::default()).await
+        let webhooks = self.ctx.webhooks.settings.clone();
+        Self::spawn_on(
+            TestDb::attach(&self.test_db).await,
+            ApiSettings::default(),
+            webhooks,
+        )
+        .await
     }
 
-    async fn spawn_on(test_db: TestDb, settings: ApiSettings) -> Self {
+    async fn spawn_on(test_db: TestDb, settings: ApiSettings, webhooks: WebhookSettings) -> Self {
         let files_dir = tempfile::tempdir().expect("temporary directory");
         let files = std::sync::Arc::new(
             object_store::local::LocalFileSystem::new_with_prefix(files_dir.path())
                 .expect("file store"),
         );
-        let ctx = Ctx::new(test_db.db.clone(), files, &auth_settings()).expect("context");
+        let ctx = Ctx::new(test_db.db.clone(), files, &auth_settings())
+            .expect("context")
+            .with_webhooks(webhooks);
         let state = AppState::new(ctx.clone(), settings);
         let worker = Some(crm_server::jobs::start_with(&ctx, test_worker_options()));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
@@ -249,6 +263,20 @@ pub fn test_worker_options() -> crm_server::jobs::JobSettings {
         sla_sweep: Duration::from_secs(1),
         reminders: Duration::from_secs(1),
         renewal_notice_days: 90,
+    }
+}
+
+/// Webhooks in tests: loopback receivers allowed, a run every 100 ms, quick retries.
+pub fn test_webhook_settings() -> WebhookSettings {
+    WebhookSettings {
+        allow_private: true,
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_secs(2),
+        backoff_base: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        max_attempts: 3,
+        disable_after: 5,
+        concurrency: 4,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod metrics;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
@@ -16,7 +17,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, web};
 use crm_app::Ctx;
 use tracing_actix_web::TracingLogger;
@@ -37,6 +38,10 @@ pub struct ApiSettings {
     /// `Strict-Transport-Security` max-age in seconds; 0 sends none (set it when the API is
     /// served over TLS).
     pub hsts_max_age: u64,
+    /// Where Prometheus metrics are served (outside `/api`); `None`: not served.
+    pub metrics_path: Option<String>,
+    /// Bearer token a scrape must carry; `None`: none is asked for.
+    pub metrics_token: Option<String>,
 }
 
 /// What every handler may reach: the use cases' context and the HTTP settings.
@@ -77,8 +82,8 @@ fn assemble() -> (
 }
 
 /// The OpenAPI document of this API, exactly as served at [`OPENAPI_PATH`].
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    assemble().1
+pub fn openapi() -> serde_json::Value {
+    openapi::render(&assemble().1)
 }
 
 /// The OpenAPI document as committed in `openapi/openapi.json`: pretty JSON, newline-ended.
@@ -104,11 +109,21 @@ pub fn build_app(
     let cors = cors(&state.settings);
     let (app, doc) = assemble();
     let table = routes::RouteTable::from_openapi(&doc);
+    let metrics_path = state.settings.metrics_path.clone();
+    if metrics_path.is_some() {
+        metrics::install();
+    }
+    let app = match &metrics_path {
+        Some(path) => app.route(path, web::get().to(metrics::scrape)),
+        None => app,
+    };
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(table))
         .app_data(web::PayloadConfig::new(extract::JSON_LIMIT))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
-        .app_data(web::Data::new(routes::service::OpenApiDocument::new(&doc)))
+        .app_data(web::Data::new(routes::service::OpenApiDocument::new(
+            &openapi::render(&doc),
+        )))
         .service(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from(OPENAPI_PATH)),
         )
@@ -119,6 +134,10 @@ pub fn build_app(
         .wrap(TracingLogger::<telemetry::CrmRootSpan>::new())
         .wrap(from_fn(request_id::middleware))
         .wrap(from_fn(security::middleware))
+        .wrap(Condition::new(
+            metrics_path.is_some(),
+            from_fn(metrics::middleware),
+        ))
 }
 
 fn cors(settings: &ApiSettings) -> Cors {

@@ -34,6 +34,7 @@ lists paginated by `limit` and an opaque `cursor`.",
         (name = "tags", description = "The tag catalogue with usage counts."),
         (name = "tiers", description = "The tier policy (客户分级) that scores customers."),
         (name = "events", description = "Every committed change as an event, in order, for integrators that poll."),
+        (name = "webhooks", description = "Subscriptions that receive events as signed HTTP posts, with a delivery log and redelivery (admins)."),
         (name = "leads", description = "Leads (线索) from web forms, fairs and imports: duplicates, routing, conversion."),
         (name = "assignment-rules", description = "Rules that route new leads to reps (managers)."),
         (name = "opportunities", description = "Deals (商机) at 30, 60 or 90 percent, won or lost, with their stage history."),
@@ -46,7 +47,7 @@ lists paginated by `limit` and an opaque `cursor`.",
         (name = "service-policy", description = "The SLA policy (targets by tier and severity) and the work calendar (hours, holidays, make-up days) that work-order deadlines are counted on."),
         (name = "reference", description = "National classifications that records refer to: industries (GB/T 4754-2017) and provinces (GB/T 2260)."),
     ),
-    components(schemas(Problem, FieldError, ErrorCode)),
+    components(schemas(Problem, FieldError, ErrorCode, crm_app::customers::query::CustomerSort)),
     modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
@@ -139,13 +140,36 @@ pub fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         .into_iter()
         .flatten()
         {
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && (status.starts_with('4') || status.starts_with('5'))
+                    && response.content.is_empty()
+                {
+                    response.content.insert(
+                        PROBLEM_JSON.to_owned(),
+                        RefOr::T(
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        ),
+                    );
+                }
+            }
             op.responses
                 .responses
                 .entry("default".to_owned())
                 .or_insert_with(|| RefOr::Ref(Ref::from_response_name(PROBLEM_RESPONSE)));
         }
     }
-    declare_text_rules(doc)
+    doc
+}
+
+/// The document as served and committed: [`finish`]ed, then given the rules the server
+/// enforces that utoipa's attributes cannot state (see [`declare_text_rules`]).
+pub fn render(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    declare_text_rules(&mut value);
+    value
 }
 
 /// Control characters no text may hold (all but tab, line feed and carriage return), as a
@@ -168,13 +192,31 @@ pub fn text_pattern(min: u64) -> String {
     pattern
 }
 
+/// Declares a response body of bytes (`[u8]` in a route's attributes, which utoipa writes as
+/// an array of integers) as what it is on the wire: a binary string, which generators read
+/// as a file.
+fn declare_bytes(op: &mut serde_json::Value) {
+    let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else {
+        return;
+    };
+    for response in responses.values_mut() {
+        let Some(content) = response.get_mut("content").and_then(|c| c.as_object_mut()) else {
+            continue;
+        };
+        for (media_type, body) in content.iter_mut() {
+            let bytes = body.pointer("/schema/type") == Some(&"array".into())
+                && body.pointer("/schema/items/type") == Some(&"integer".into());
+            if bytes && !media_type.contains("json") {
+                body["schema"] = serde_json::json!({"type": "string", "format": "binary"});
+            }
+        }
+    }
+}
+
 /// Gives every free-text string a request can carry (a bounded string without a format,
 /// enumeration or pattern of its own, in a request body or a parameter) the `pattern` the
 /// server enforces, so the document says what is accepted rather than the prose alone.
-fn declare_text_rules(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    let Ok(mut value) = serde_json::to_value(&doc) else {
-        return doc;
-    };
+fn declare_text_rules(value: &mut serde_json::Value) {
     let mut request_schemas = std::collections::BTreeSet::new();
     let mut forms = std::collections::BTreeSet::new();
     if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
@@ -184,6 +226,7 @@ fn declare_text_rules(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
                 .into_iter()
                 .flat_map(|o| o.values_mut())
             {
+                declare_bytes(op);
                 if let Some(body) = op.get("requestBody") {
                     collect_refs(body, &mut request_schemas);
                     if let Some(form) = body.pointer("/content/multipart~1form-data/schema") {
@@ -241,8 +284,50 @@ fn declare_text_rules(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
                 form.insert("additionalProperties".to_owned(), false.into());
             }
         }
+        for schema in schemas.values_mut() {
+            name_enum_members(schema);
+        }
     }
-    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// Gives a string enumeration whose values are not identifiers (`leads:write`,
+/// `customer.created`, `-name`) member names for generated code (`x-enum-varnames`, read by
+/// the common generators): `LEADS_WRITE`, `CUSTOMER_CREATED`, `NAME_DESC`.
+fn name_enum_members(schema: &mut serde_json::Value) {
+    let Some(values) = schema.get("enum").and_then(|e| e.as_array()) else {
+        return;
+    };
+    let values: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
+    let plain = |v: &str| {
+        v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if values.is_empty() || values.iter().all(|v| plain(v)) {
+        return;
+    }
+    let names: Vec<serde_json::Value> = values
+        .iter()
+        .map(|v| {
+            let (body, suffix) = match v.strip_prefix('-') {
+                Some(rest) => (rest, "_DESC"),
+                None => (*v, ""),
+            };
+            let name: String = body
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("{name}{suffix}").into()
+        })
+        .collect();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("x-enum-varnames".to_owned(), names.into());
+    }
 }
 
 /// Declares the bounds every query parameter has on the server (`extract::parse_query`)

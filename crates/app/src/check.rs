@@ -39,6 +39,28 @@ macro_rules! text_schema {
     };
 }
 
+/// Declares a named string enumeration for the document, for a field kept as a string in
+/// Rust: `enum_schema!(Name, "what it is", ["a", "b"])`.
+#[macro_export]
+macro_rules! enum_schema {
+    ($name:ident, $doc:literal, [$($value:literal),+ $(,)?]) => {
+        #[doc = $doc]
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($doc))
+                    .enum_values(Some([$($value),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
 /// Today's date (UTC).
 pub fn today() -> NaiveDate {
     Utc::now().date_naive()

@@ -8,6 +8,7 @@ use crm_store::{Database, DatabaseTransaction};
 
 use crate::auth::{Auth, AuthSettings};
 use crate::error::AppError;
+use crate::webhooks::{WebhookSettings, Webhooks};
 
 /// The application's shared handles. Cheap to clone.
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct Ctx {
     pub files: Arc<dyn object_store::ObjectStore>,
     /// Token signing and password hashing.
     pub auth: Arc<Auth>,
+    /// How webhooks are delivered.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl Ctx {
@@ -31,7 +34,16 @@ impl Ctx {
             db,
             files,
             auth: Arc::new(Auth::new(auth)?),
+            webhooks: Arc::new(Webhooks::default()),
         })
+    }
+
+    /// The same context delivering webhooks with `settings`.
+    pub fn with_webhooks(self, settings: WebhookSettings) -> Self {
+        Self {
+            webhooks: Arc::new(Webhooks::new(settings)),
+            ..self
+        }
     }
 
     /// Whether the database answers: 503 when it does not.

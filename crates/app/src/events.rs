@@ -39,7 +39,7 @@ pub struct Event {
     #[schema(example = "customer.created")]
     pub event_type: String,
     /// The kind of record, e.g. `customer`.
-    #[schema(example = "customer")]
+    #[schema(value_type = crm_domain::audit::EntityType, example = "customer")]
     pub entity_type: String,
     /// The record's id.
     pub entity_id: Uuid,
@@ -48,8 +48,34 @@ pub struct Event {
     /// The account that made the change, if a person did.
     pub actor_id: Option<Uuid>,
     /// The record as the API shows it after the change.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_object)]
     pub data: Value,
+}
+
+impl From<outbox::Model> for Event {
+    fn from(r: outbox::Model) -> Self {
+        Self {
+            id: r.id,
+            sequence: r.seq,
+            event_type: r.event_type,
+            entity_type: r.entity_type,
+            entity_id: r.entity_id,
+            occurred_at: r.occurred_at,
+            actor_id: r.actor_user_id,
+            data: r.payload,
+        }
+    }
+}
+
+/// A JSON object of any fields: the record, shaped as its own endpoint answers it.
+fn any_object() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .description(Some("The record as the API shows it after the change."))
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+        ))
+        .build()
 }
 
 /// A page of the feed.
@@ -90,19 +116,7 @@ pub async fn list(
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next = rows.last().map_or(after, |r| r.seq);
     Ok(EventList {
-        items: rows
-            .into_iter()
-            .map(|r| Event {
-                id: r.id,
-                sequence: r.seq,
-                event_type: r.event_type,
-                entity_type: r.entity_type,
-                entity_id: r.entity_id,
-                occurred_at: r.occurred_at,
-                actor_id: r.actor_user_id,
-                data: r.payload,
-            })
-            .collect(),
+        items: rows.into_iter().map(Event::from).collect(),
         next_cursor: next.to_string(),
         has_more,
     })

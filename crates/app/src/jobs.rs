@@ -8,6 +8,7 @@ use crate::Ctx;
 use crate::error::AppError;
 use crate::reminders::{GENERATE_JOB, GenerateSettings, generate};
 use crate::tier_policy::{RETIER_JOB, retier_all};
+use crate::webhooks::{DELIVER_JOB, deliver};
 use crate::work_orders::{SWEEP_JOB, sweep};
 
 /// The kind of the job that deletes finished jobs past [`KEEP_FINISHED_DAYS`].
@@ -25,6 +26,7 @@ pub async fn run(ctx: &Ctx, kind: &str, payload: &Value) -> Result<(), AppError>
         }
         RETIER_JOB => retier_all(ctx).await.map(|_| ()),
         SWEEP_JOB => sweep(ctx).await.map(|_| ()),
+        DELIVER_JOB => deliver(ctx).await.map(|_| ()),
         PURGE_JOBS_JOB => {
             let before = Utc::now() - Duration::days(KEEP_FINISHED_DAYS);
             let purged = crm_store::jobs::purge_finished(&ctx.db, before).await?;

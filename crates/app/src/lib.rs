@@ -35,6 +35,7 @@ pub mod sessions;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;
+pub mod webhooks;
 pub mod work_orders;
 
 pub use context::Ctx;

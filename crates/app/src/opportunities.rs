@@ -124,30 +124,32 @@ pub struct NewOpportunity {
     #[schema(example = "2027-03-31", format = Date)]
     pub expected_close_date: String,
     /// 30, 60 or 90.
-    #[schema(schema_with = open_probability)]
+    #[schema(value_type = ProbabilitySchema)]
     pub probability: i64,
     /// The rep; defaults to you. Naming another is for managers and admins.
     pub owner_id: Option<Uuid>,
 }
 
-/// The probabilities of an open deal: 30, 60 or 90 (percent).
-pub fn open_probability() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::Integer)
-        .enum_values(Some([30, 60, 90]))
-        .examples([30])
-        .build()
+/// The document's `Probability`: the stage of an open deal (三级评估), 30, 60 or 90 percent.
+pub struct ProbabilitySchema;
+
+impl utoipa::PartialSchema for ProbabilitySchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .description(Some(
+                "The stage of an open deal (三级评估): 30, 60 or 90 percent.",
+            ))
+            .enum_values(Some([30, 60, 90]))
+            .examples([30])
+            .into()
+    }
 }
 
-/// [`open_probability`], or `null` for the default.
-fn optional_open_probability() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            utoipa::openapi::schema::Type::Integer,
-            utoipa::openapi::schema::Type::Null,
-        ]))
-        .enum_values(Some([Some(30), Some(60), Some(90), None]))
-        .build()
+impl utoipa::ToSchema for ProbabilitySchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Probability".into()
+    }
 }
 
 /// The probabilities a deal can be filtered by.
@@ -176,7 +178,7 @@ pub struct OpportunityPatch {
     pub expected_close_date: Option<Option<String>>,
     /// 30, 60 or 90: a stage change.
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = open_probability)]
+    #[schema(value_type = ProbabilitySchema)]
     pub probability: Option<Option<i64>>,
     /// Another rep (managers and admins).
     #[serde(default, deserialize_with = "present")]
@@ -215,7 +217,7 @@ pub struct LoseOpportunity {
 #[serde(deny_unknown_fields)]
 pub struct ReopenOpportunity {
     /// 30, 60 or 90; defaults to 30.
-    #[schema(schema_with = optional_open_probability)]
+    #[schema(value_type = Option<ProbabilitySchema>)]
     pub probability: Option<i64>,
 }
 

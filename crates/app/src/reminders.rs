@@ -32,6 +32,12 @@ pub const LOOKAHEAD_DAYS: i64 = 7;
 const BATCH: u64 = 500;
 const CARE_HOLIDAYS: &str = "care_holidays";
 
+crate::enum_schema!(
+    ReminderSubjectType,
+    "The kind of record a reminder points at.",
+    ["contract", "customer", "work_order", "contact"]
+);
+
 /// A reminder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Reminder {
@@ -47,6 +53,7 @@ pub struct Reminder {
     /// More, if any.
     pub body: Option<String>,
     /// The kind of record it points at: `contract`, `customer`, `work_order`, `contact`.
+    #[schema(value_type = Option<ReminderSubjectType>)]
     pub subject_type: Option<String>,
     /// The record it points at.
     pub subject_id: Option<Uuid>,

@@ -154,6 +154,8 @@ pub enum Action {
     RecordSurvey,
     /// Mark a customer lost (流失), and read the customers at risk of it.
     MarkCustomerLost,
+    /// Create, change and delete webhook subscriptions; read their delivery logs; redeliver.
+    ManageWebhooks,
 }
 
 impl Action {
@@ -179,7 +181,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         }
         PurgeCustomer => role == Admin,
         ReadUsers => matches!(role, Admin | Manager),
-        ManageUsers | ManageApiKeys | ReadEvents => role == Admin,
+        ManageUsers | ManageApiKeys | ReadEvents | ManageWebhooks => role == Admin,
         ManageOwnAccount => true,
         ReadLeads | ReadLeadHistory | CreateLead | EditLead | ReadDeals | EditDeal => {
             matches!(role, Admin | Manager | Sales)

@@ -41,6 +41,8 @@ pub enum EntityType {
     CareHolidays,
     /// A satisfaction survey.
     Survey,
+    /// A webhook subscription.
+    Webhook,
 }
 
 impl EntityType {
@@ -63,6 +65,7 @@ impl EntityType {
             Self::Reminder => "reminder",
             Self::CareHolidays => "care_holidays",
             Self::Survey => "survey",
+            Self::Webhook => "webhook",
         }
     }
 }
@@ -151,11 +154,13 @@ pub enum AuditAction {
     Renewed,
     /// A manager marked a customer lost (流失), with the reason.
     MarkedLost,
+    /// A webhook subscription's signing secret was replaced.
+    SecretRotated,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 40] = [
+    pub const ALL: [AuditAction; 41] = [
         Self::Created,
         Self::Updated,
         Self::OwnerChanged,
@@ -196,6 +201,7 @@ impl AuditAction {
         Self::NoteAdded,
         Self::Renewed,
         Self::MarkedLost,
+        Self::SecretRotated,
     ];
 
     /// The name as stored and sent.
@@ -241,6 +247,7 @@ impl AuditAction {
             Self::NoteAdded => "note_added",
             Self::Renewed => "renewed",
             Self::MarkedLost => "marked_lost",
+            Self::SecretRotated => "secret_rotated",
         }
     }
 

@@ -67,4 +67,5 @@ pub mod rule;
 pub mod sla;
 pub mod tier;
 pub mod upkeep;
+pub mod webhook;
 pub mod work_order;

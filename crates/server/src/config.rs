@@ -111,6 +111,32 @@ pub struct Config {
     /// Days before a contract ends that renewal talks are reminded of
     /// (`CRM_RENEWAL_NOTICE_DAYS`).
     pub renewal_notice_days: i64,
+    /// Milliseconds between runs of the webhook delivery job (`CRM_WEBHOOK_INTERVAL_MS`).
+    pub webhook_interval_ms: u64,
+    /// Seconds a webhook receiver has to answer, connecting included
+    /// (`CRM_WEBHOOK_TIMEOUT_SECONDS`).
+    pub webhook_timeout_seconds: u64,
+    /// Seconds before the first retry of a failed delivery; doubled for each further one
+    /// (`CRM_WEBHOOK_BACKOFF_SECONDS`).
+    pub webhook_backoff_seconds: u64,
+    /// Longest wait between two attempts, in seconds (`CRM_WEBHOOK_BACKOFF_MAX_SECONDS`).
+    pub webhook_backoff_max_seconds: u64,
+    /// Attempts per delivery before it is given up (`CRM_WEBHOOK_MAX_ATTEMPTS`).
+    pub webhook_max_attempts: u32,
+    /// Failed attempts in a row after which a subscription is turned off
+    /// (`CRM_WEBHOOK_DISABLE_AFTER`).
+    pub webhook_disable_after: u32,
+    /// Whether webhook targets may be loopback, private or link-local addresses
+    /// (`CRM_WEBHOOK_ALLOW_PRIVATE`); off by default so that no one can make the server call
+    /// into its own network.
+    pub webhook_allow_private: bool,
+    /// Path of the Prometheus metrics, outside `/api`; empty turns them off
+    /// (`CRM_METRICS_PATH`).
+    pub metrics_path: String,
+    /// Bearer token a scraper must send for the metrics; unset means none is asked for
+    /// (`CRM_METRICS_TOKEN`).
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -139,6 +165,15 @@ impl Default for Config {
             hsts_max_age: 0,
             reminder_interval_seconds: 300,
             renewal_notice_days: 90,
+            webhook_interval_ms: 5000,
+            webhook_timeout_seconds: 10,
+            webhook_backoff_seconds: 30,
+            webhook_backoff_max_seconds: 6 * 3600,
+            webhook_max_attempts: 12,
+            webhook_disable_after: 50,
+            webhook_allow_private: false,
+            metrics_path: "/metrics".to_owned(),
+            metrics_token: None,
         }
     }
 }
@@ -169,6 +204,15 @@ const ENV_KEYS: &[&str] = &[
     "hsts_max_age",
     "reminder_interval_seconds",
     "renewal_notice_days",
+    "webhook_interval_ms",
+    "webhook_timeout_seconds",
+    "webhook_backoff_seconds",
+    "webhook_backoff_max_seconds",
+    "webhook_max_attempts",
+    "webhook_disable_after",
+    "webhook_allow_private",
+    "metrics_path",
+    "metrics_token",
 ];
 
 impl Config {
@@ -253,6 +297,37 @@ impl Config {
         if !(1..=3660).contains(&self.renewal_notice_days) {
             return Err("invalid configuration: `renewal_notice_days` (CRM_RENEWAL_NOTICE_DAYS) must be 1 to 3660 days".to_owned());
         }
+        if !(100..=3_600_000).contains(&self.webhook_interval_ms) {
+            return Err("invalid configuration: `webhook_interval_ms` (CRM_WEBHOOK_INTERVAL_MS) must be 100 to 3600000 milliseconds".to_owned());
+        }
+        if !(1..=120).contains(&self.webhook_timeout_seconds) {
+            return Err("invalid configuration: `webhook_timeout_seconds` (CRM_WEBHOOK_TIMEOUT_SECONDS) must be 1 to 120 seconds".to_owned());
+        }
+        if !(1..=86_400).contains(&self.webhook_backoff_seconds)
+            || !(self.webhook_backoff_seconds..=7 * 86_400)
+                .contains(&self.webhook_backoff_max_seconds)
+        {
+            return Err("invalid configuration: `webhook_backoff_seconds` (CRM_WEBHOOK_BACKOFF_SECONDS) must be 1 to 86400 seconds and `webhook_backoff_max_seconds` (CRM_WEBHOOK_BACKOFF_MAX_SECONDS) at least that, at most 604800".to_owned());
+        }
+        if !(1..=100).contains(&self.webhook_max_attempts) {
+            return Err("invalid configuration: `webhook_max_attempts` (CRM_WEBHOOK_MAX_ATTEMPTS) must be 1 to 100".to_owned());
+        }
+        if !(1..=100_000).contains(&self.webhook_disable_after) {
+            return Err("invalid configuration: `webhook_disable_after` (CRM_WEBHOOK_DISABLE_AFTER) must be 1 to 100000".to_owned());
+        }
+        if !self.metrics_path.is_empty()
+            && (!self.metrics_path.starts_with('/')
+                || self.metrics_path == "/"
+                || self.metrics_path.starts_with("/api")
+                || self.metrics_path.starts_with("/docs")
+                || self.metrics_path.starts_with("/healthz")
+                || self.metrics_path.starts_with("/readyz")
+                || !self.metrics_path[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.')))
+        {
+            return Err("invalid configuration: `metrics_path` (CRM_METRICS_PATH) must be empty (off) or a path such as /metrics, outside /api, /docs, /healthz and /readyz".to_owned());
+        }
         if self.retier_time().is_none() {
             return Err("invalid configuration: `retier_at` (CRM_RETIER_AT) must be a UTC time of day HH:MM such as 02:00".to_owned());
         }
@@ -269,6 +344,21 @@ impl Config {
     /// The time of day of the nightly re-tiering.
     pub fn retier_time(&self) -> Option<chrono::NaiveTime> {
         chrono::NaiveTime::parse_from_str(self.retier_at.trim(), "%H:%M").ok()
+    }
+
+    /// How webhooks are delivered.
+    pub fn webhook_settings(&self) -> crm_app::webhooks::WebhookSettings {
+        use std::time::Duration;
+        crm_app::webhooks::WebhookSettings {
+            allow_private: self.webhook_allow_private,
+            interval: Duration::from_millis(self.webhook_interval_ms),
+            timeout: Duration::from_secs(self.webhook_timeout_seconds),
+            backoff_base: Duration::from_secs(self.webhook_backoff_seconds),
+            backoff_max: Duration::from_secs(self.webhook_backoff_max_seconds),
+            max_attempts: self.webhook_max_attempts,
+            disable_after: self.webhook_disable_after,
+            ..crm_app::webhooks::WebhookSettings::default()
+        }
     }
 
     /// The database URL in effect: the configured one, or SQLite in the data directory.

@@ -12,6 +12,7 @@ use crm_app::Ctx;
 use crm_app::jobs::PURGE_JOBS_JOB;
 use crm_app::reminders::{GENERATE_JOB, GenerateSettings};
 use crm_app::tier_policy::RETIER_JOB;
+use crm_app::webhooks::DELIVER_JOB;
 use crm_app::work_orders::SWEEP_JOB;
 use serde_json::json;
 
@@ -81,6 +82,11 @@ impl JobHandler for AppJobs {
             Recurring {
                 kind: SWEEP_JOB,
                 schedule: Schedule::Every(self.settings.sla_sweep),
+                payload: json!({}),
+            },
+            Recurring {
+                kind: DELIVER_JOB,
+                schedule: Schedule::Every(self.ctx.webhooks.settings.interval),
                 payload: json!({}),
             },
             Recurring {

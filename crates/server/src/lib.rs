@@ -18,6 +18,7 @@ use crm_app::Ctx;
 use crm_store::Database;
 
 pub use config::Config;
+use secrecy::ExposeSecret;
 
 /// Opens the configured database (creating the data directory for the embedded default)
 /// and applies pending migrations.
@@ -44,7 +45,9 @@ pub async fn context(config: &Config) -> anyhow::Result<Ctx> {
     crm_store::migrate_up(&db).await?;
     let auth = identity::auth_settings(config)?;
     let files = file_store(config)?;
-    Ctx::new(db, files, &auth).map_err(|e| anyhow::anyhow!(e))
+    Ok(Ctx::new(db, files, &auth)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .with_webhooks(config.webhook_settings()))
 }
 
 /// The store for attachment bytes: a directory under the data directory by default.
@@ -144,5 +147,10 @@ pub fn api_settings(config: &Config) -> ApiSettings {
     ApiSettings {
         cors_origins: config.cors_origins.items(),
         hsts_max_age: config.hsts_max_age,
+        metrics_path: (!config.metrics_path.is_empty()).then(|| config.metrics_path.clone()),
+        metrics_token: config
+            .metrics_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
     }
 }

@@ -235,6 +235,15 @@ async fn execute(
         }
     };
     let elapsed_ms = started.elapsed().as_millis();
+    let outcome_label = match &outcome {
+        Ok(()) => "done",
+        Err(_) if job.attempts >= job.max_attempts => "failed",
+        Err(_) => "retrying",
+    };
+    metrics::counter!("crm_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome_label)
+        .increment(1);
+    metrics::histogram!("crm_job_duration_seconds", "kind" => job.kind.clone())
+        .record(started.elapsed().as_secs_f64());
     let recorded = match &outcome {
         Ok(()) => jobs::complete(db, job.id, &options.worker_id).await,
         Err(error) => jobs::fail(db, &job, &options.worker_id, error, Utc::now()).await,

@@ -16,6 +16,44 @@ use crate::StoreError;
 /// The handle the rest of the application shares: a pool over one database.
 pub type Database = DatabaseConnection;
 
+/// What the connection pool holds right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open.
+    pub open: u32,
+    /// Open connections not lent out.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
+/// The pool's connections: open, idle and at most.
+pub fn pool_status(db: &Database) -> PoolStatus {
+    let (open, idle, max) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+    };
+    PoolStatus {
+        open,
+        idle: u32::try_from(idle).unwrap_or(u32::MAX).min(open),
+        max,
+    }
+}
+
 /// How long a SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

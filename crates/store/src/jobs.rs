@@ -289,6 +289,31 @@ pub async fn of_kind(conn: &impl ConnectionTrait, kind: &str) -> Result<Vec<Mode
         .await?)
 }
 
+/// How far behind the workers are at `now`: jobs due and not started (queued past their time,
+/// or running on an expired lease), when the oldest of them was due, and jobs running.
+pub async fn lag(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<(u64, Option<DateTime<Utc>>, u64), StoreError> {
+    let waiting = Entity::find().filter(due(now)).count(conn).await?;
+    let oldest: Option<DateTime<Utc>> = if waiting == 0 {
+        None
+    } else {
+        Entity::find()
+            .filter(due(now))
+            .order_by_asc(Column::RunAt)
+            .one(conn)
+            .await?
+            .map(|j| j.run_at)
+    };
+    let running = Entity::find()
+        .filter(Column::Status.eq(RUNNING))
+        .filter(Column::LockedUntil.gte(now))
+        .count(conn)
+        .await?;
+    Ok((waiting, oldest, running))
+}
+
 /// Deletes finished (done or failed) jobs that finished before `before`.
 pub async fn purge_finished(
     conn: &impl ConnectionTrait,

@@ -25,8 +25,9 @@ pub mod surveys;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;
+pub mod webhooks;
 pub mod work_orders;
 
-pub use db::{Database, begin_write, connect, migrate_down, migrate_up};
+pub use db::{Database, PoolStatus, begin_write, connect, migrate_down, migrate_up, pool_status};
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend};

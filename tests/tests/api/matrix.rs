@@ -53,6 +53,8 @@ enum Target {
     FreshWorkOrder,
     StartedWorkOrder,
     ResolvedWorkOrder,
+    Webhook,
+    FreshWebhook,
 }
 
 struct Case {
@@ -93,6 +95,8 @@ const NEW_LEAD: &str = r#"{"source": "website", "company_name": "矩阵线索有
 const IMPORT: &str = r#"{"leads": [{"source": "fair", "company_name": "矩阵导入有限公司", "contact_name": "孙七", "email": "m{unique}@example.com"}]}"#;
 const CONVERT: &str = r#"{"customer": {"uscc": "{uscc}", "industry_code": "C35", "contact_title": "经理"},
     "opportunity": {"amount": "1000.00", "expected_close_date": "2027-01-31", "probability": 30}}"#;
+const WEBHOOK: &str =
+    r#"{"url": "http://127.0.0.1:9/hooks/{unique}", "events": ["survey.created"]}"#;
 const NEW_DEAL: &str = r#"{"customer_id": "{customer}", "name": "矩阵商机", "amount": "1000.00", "expected_close_date": "2027-01-31", "probability": 30}"#;
 
 const NEW_ORDER: &str = r#"{"customer_id": "{customer2}", "title": "矩阵工单{unique}", "description": "设备报警", "category": "repair", "severity": "normal", "channel": "phone"}"#;
@@ -174,6 +178,15 @@ const MATRIX: &[Case] = &[
     case("POST",   "/api/v1/leads/{id}/assign",         FreshLead,       [401, 403, 200, 200, 403, 403], Some(r#"{"owner_id": "{user}"}"#)),
     case("POST",   "/api/v1/leads/{id}/convert",        FreshLead,       [401, 403, 200, 200, 200, 403], Some(CONVERT)),
     case("POST",   "/api/v1/leads/{id}/disqualify",     FreshLead,       [401, 403, 200, 200, 200, 403], Some(r#"{"reason": "预算不足"}"#)),
+    case("GET",    "/api/v1/webhooks",                  None,            [401, 403, 200, 403, 403, 403], Option::None),
+    case("POST",   "/api/v1/webhooks",                  None,            [401, 403, 201, 403, 403, 403], Some(WEBHOOK)),
+    case("GET",    "/api/v1/webhooks/{id}",             Webhook,         [401, 403, 200, 403, 403, 403], Option::None),
+    case("PATCH",  "/api/v1/webhooks/{id}",             Webhook,         [401, 403, 200, 403, 403, 403], Some(r#"{"description": "d{unique}"}"#)),
+    case("DELETE", "/api/v1/webhooks/{id}",             FreshWebhook,    [401, 403, 204, 403, 403, 403], Option::None),
+    case("POST",   "/api/v1/webhooks/{id}/rotate-secret", Webhook,       [401, 403, 200, 403, 403, 403], Option::None),
+    case("GET",    "/api/v1/webhooks/{id}/deliveries",  Webhook,         [401, 403, 200, 403, 403, 403], Option::None),
+    // A made-up delivery: 404 shows the admin got past authorization.
+    case("POST",   "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", Webhook, [401, 403, 404, 403, 403, 403], Option::None),
     case("GET",    "/api/v1/assignment-rules",          None,            [401, 403, 200, 200, 403, 403], Option::None),
     case("POST",   "/api/v1/assignment-rules",          None,            [401, 403, 201, 201, 403, 403], Some(r#"{"name": "r{unique}", "assignees": ["{user}"]}"#)),
     case("GET",    "/api/v1/assignment-rules/{id}",     Rule,            [401, 403, 200, 200, 403, 403], Option::None),
@@ -269,6 +282,7 @@ fn every_documented_route_is_in_the_matrix() {
 
 struct Fixtures {
     admin: TestUser,
+    webhook: String,
     sales: TestUser,
     agent: String,
     activity: String,
@@ -380,6 +394,19 @@ async fn new_contract(app: &TestApp, token: &str, customer: &str) -> String {
         .to_owned()
 }
 
+async fn new_webhook(app: &TestApp, token: &str) -> String {
+    post_json(
+        app,
+        token,
+        "/api/v1/webhooks",
+        json!({"url": "http://127.0.0.1:9/hooks", "events": ["survey.created"]}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn new_order(app: &TestApp, token: &str, customer: &str) -> String {
     post_json(
         app,
@@ -481,6 +508,8 @@ impl Fixtures {
                 }
                 id
             }
+            Webhook => self.webhook.clone(),
+            FreshWebhook => new_webhook(app, &self.admin.token).await,
             FreshTag => post_json(
                 app,
                 &self.admin.token,
@@ -577,6 +606,7 @@ async fn every_route_answers_each_caller_as_expected() {
         lead: new_lead(&app, &sales.token).await,
         rule: new_rule(&app, &admin.token, &target_user.to_string()).await,
         deal: new_deal(&app, &sales.token, &customer_id).await,
+        webhook: new_webhook(&app, &admin.token).await,
         customer: customer_id,
         admin: admin.clone(),
         sales: sales.clone(),
@@ -586,7 +616,10 @@ async fn every_route_answers_each_caller_as_expected() {
     for case in MATRIX {
         for (idx, caller) in CALLERS.iter().enumerate() {
             let id = fixtures.target(&app, case.target).await;
-            let path = case.path.replace("{id}", &id);
+            let path = case
+                .path
+                .replace("{id}", &id)
+                .replace("{delivery_id}", &uuid::Uuid::now_v7().to_string());
             let method = Method::from_bytes(case.method.as_bytes()).unwrap();
             let mut request = authorize(
                 app.request(method, &path),

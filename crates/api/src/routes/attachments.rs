@@ -146,8 +146,9 @@ pub async fn upload_attachment(
     params(("id" = Uuid, Path, description = "Attachment id")),
     responses(
         (status = 200, description = "The file.", content(
-            (Vec<u8> = "application/pdf"),
-            (Vec<u8> = "image/jpeg"),
+            ([u8] = "application/pdf"),
+            ([u8] = "image/jpeg"),
+            ([u8] = "application/octet-stream"),
         )),
         (status = 404, description = "No such attachment, or not yours to see."),
     ),

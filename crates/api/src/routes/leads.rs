@@ -186,7 +186,6 @@ async fn multipart_file(req: &HttpRequest, body: bytes::Bytes) -> Result<bytes::
     tag = "leads",
     request_body(content(
         (ImportRequest = "application/json"),
-        (String = "text/csv"),
         (crm_app::attachments::AttachmentUpload = "multipart/form-data"),
     )),
     responses(

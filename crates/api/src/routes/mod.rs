@@ -23,6 +23,7 @@ pub mod service_policy;
 pub mod tags;
 pub mod tier_policy;
 pub mod users;
+pub mod webhooks;
 pub mod work_orders;
 
 use actix_web::dev::ResourceDef;
@@ -167,7 +168,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(retention::list_customer_surveys)
                 .service(retention::create_customer_survey)
                 .service(retention::mark_customer_lost)
-                .service(retention::get_referral_report),
+                .service(retention::get_referral_report)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::create_webhook)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_webhook_secret)
+                .service(webhooks::list_webhook_deliveries)
+                .service(webhooks::redeliver_webhook_delivery),
         );
 }
 

@@ -52,9 +52,23 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// The OpenAPI document, serialised once at start.
 pub struct OpenApiDocument(String);
 
+impl utoipa::PartialSchema for OpenApiDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Object)
+            .description(Some("An OpenAPI 3.1 document."))
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OpenApiDocument {}
+
 impl OpenApiDocument {
     /// Serialises `doc` for serving.
-    pub fn new(doc: &utoipa::openapi::OpenApi) -> Self {
+    pub fn new(doc: &serde_json::Value) -> Self {
         Self(serde_json::to_string(doc).unwrap_or_default())
     }
 }
@@ -64,7 +78,7 @@ impl OpenApiDocument {
     operation_id = "get_openapi",
     tag = "service",
     responses((status = 200, description = "The OpenAPI document.", content_type = "application/json",
-        body = Object)),
+        body = OpenApiDocument)),
     security(()),
 )]
 #[get("/openapi.json")]

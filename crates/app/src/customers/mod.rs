@@ -812,6 +812,16 @@ pub async fn restore(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Customer, A
     Ok(customer)
 }
 
+/// One changed field of a change-log entry: its value before and after (any JSON value;
+/// `null` when there was none).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldChange {
+    /// The value before.
+    pub from: Value,
+    /// The value after.
+    pub to: Value,
+}
+
 /// A change-log entry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryEntry {
@@ -826,10 +836,10 @@ pub struct HistoryEntry {
     /// What: `created`, `updated`, `owner_changed`, `tier_pinned`, `tier_changed`, `tags_changed`,
     /// `contact_added`, `contact_changed`, `contact_removed`, `attachment_added`,
     /// `attachment_removed`, `archived`, `restored`, `merged`, `merged_into`, `purged`.
-    #[schema(example = "updated")]
+    #[schema(value_type = crm_domain::audit::AuditAction, example = "updated")]
     pub action: String,
     /// `{field: {from, to}}` for each changed field.
-    #[schema(value_type = Object, example = json!({"customer_type": {"from": "potential", "to": "customer"}}))]
+    #[schema(value_type = std::collections::BTreeMap<String, FieldChange>, example = json!({"customer_type": {"from": "potential", "to": "customer"}}))]
     pub changes: Value,
     /// The request that made the change (its `X-Request-Id`), when there was one.
     pub request_id: Option<String>,

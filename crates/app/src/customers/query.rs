@@ -53,7 +53,7 @@ pub struct CustomerQuery {
     #[serde(default)]
     pub archived: bool,
     /// `name`, `created_at` or `updated_at`, with `-` for descending. Default `-updated_at`.
-    #[param(schema_with = sort_keys)]
+    #[param(value_type = Option<CustomerSort>)]
     pub sort: Option<String>,
     /// Items per page, 1–200.
     #[param(minimum = 1, maximum = 200, default = 50)]
@@ -62,21 +62,18 @@ pub struct CustomerQuery {
     pub cursor: Option<String>,
 }
 
-/// The sort orders of the customer list.
-fn sort_keys() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some([
-            "name",
-            "-name",
-            "created_at",
-            "-created_at",
-            "updated_at",
-            "-updated_at",
-        ]))
-        .examples(["-updated_at"])
-        .build()
-}
+crate::enum_schema!(
+    CustomerSort,
+    "Order of a customer list: a field, with `-` in front for descending.",
+    [
+        "name",
+        "-name",
+        "created_at",
+        "-created_at",
+        "updated_at",
+        "-updated_at"
+    ]
+);
 
 /// A checked query, ready for the store.
 #[derive(Debug)]

@@ -64,7 +64,7 @@ pub struct ConvertDeal {
     #[schema(example = "2027-01-31", format = Date)]
     pub expected_close_date: String,
     /// 30, 60 or 90.
-    #[schema(schema_with = crate::opportunities::open_probability)]
+    #[schema(value_type = crate::opportunities::ProbabilitySchema)]
     pub probability: i64,
 }
 

@@ -15,6 +15,12 @@ use crate::error::FieldError;
 /// The allowed sources, for messages.
 pub const SOURCES: &str = "fair, website, referral, phone, other";
 
+crate::enum_schema!(
+    LeadAssignedBy,
+    "How a lead got its owner: a rule, the owner of the customer it duplicates, a manager, or the rep who created it.",
+    ["rule", "customer_owner", "manager", "creator"]
+);
+
 /// A lead (线索).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Lead {
@@ -52,6 +58,7 @@ pub struct Lead {
     /// The rep following it up; `null` while in the managers' queue.
     pub owner_id: Option<Uuid>,
     /// How it was assigned: `rule`, `customer_owner`, `manager` or `creator`.
+    #[schema(value_type = Option<LeadAssignedBy>)]
     pub assigned_by: Option<String>,
     /// What it duplicates, when it shares a mobile, email or USCC with an open lead or a
     /// customer.
