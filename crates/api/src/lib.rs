@@ -51,12 +51,18 @@ pub struct AppState {
     pub ctx: Ctx,
     /// HTTP-layer settings.
     pub settings: ApiSettings,
+    /// When the metrics last read the database.
+    pub metrics_read_at: metrics::GaugesReadAt,
 }
 
 impl AppState {
     /// State over `ctx` with the given HTTP settings.
     pub fn new(ctx: Ctx, settings: ApiSettings) -> Self {
-        Self { ctx, settings }
+        Self {
+            ctx,
+            settings,
+            metrics_read_at: metrics::GaugesReadAt::default(),
+        }
     }
 }
 

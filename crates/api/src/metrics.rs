@@ -29,6 +29,9 @@ const JOB_BUCKETS: &[f64] = &[
 ];
 /// Longest a scrape waits for the database gauges.
 const GAUGE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the database gauges are reused: scrapes more frequent than this (or a flood of
+/// them) cost the database nothing.
+const GAUGE_TTL: Duration = Duration::from_secs(5);
 
 /// The process's recorder, installed on first use.
 fn handle() -> &'static PrometheusHandle {
@@ -142,6 +145,24 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// One request in flight: counted while it lives, so that a request dropped half-way (the
+/// client went away) is not counted for ever.
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter() -> Self {
+        let gauge = metrics::gauge!("crm_http_requests_in_flight");
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
 /// Counts every request by method, route template (never a raw path: `/api/v1/customers/{id}`,
 /// or `unmatched`) and status, and times it.
 pub async fn middleware(
@@ -150,10 +171,9 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let method = method_label(req.method());
-    let in_flight = metrics::gauge!("crm_http_requests_in_flight");
-    in_flight.increment(1.0);
+    let in_flight = InFlight::enter();
     let result = next.call(req).await;
-    in_flight.decrement(1.0);
+    drop(in_flight);
     let (route, status) = match &result {
         Ok(res) => (
             res.request()
@@ -184,7 +204,9 @@ fn authorized(req: &HttpRequest, token: Option<&str>) -> bool {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .unwrap_or_default();
     Sha256::digest(sent.as_bytes()) == Sha256::digest(token.as_bytes())
 }
@@ -202,6 +224,9 @@ pub async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         .set(f64::from(pool.open - pool.idle));
     metrics::gauge!("crm_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     metrics::gauge!("crm_db_pool_max_connections").set(f64::from(pool.max));
+    if gauges_fresh(&state.metrics_read_at) {
+        return render();
+    }
     let read = async {
         let now = chrono::Utc::now();
         let (due, oldest, running) = crm_store::jobs::lag(&ctx.db, now).await?;
@@ -221,6 +246,7 @@ pub async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             metrics::gauge!("crm_outbox_head_sequence").set(head as f64);
             metrics::gauge!("crm_webhook_deliveries_pending").set(pending as f64);
             metrics::gauge!("crm_webhook_events_unqueued").set(unqueued as f64);
+            mark_gauges_read(&state.metrics_read_at);
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "metrics: the database gauges could not be read");
@@ -231,7 +257,28 @@ pub async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             metrics::gauge!("crm_db_up").set(0.0);
         }
     }
+    render()
+}
+
+fn render() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(handle().render())
+}
+
+/// When an application last read its database gauges.
+pub type GaugesReadAt = std::sync::Arc<std::sync::Mutex<Option<Instant>>>;
+
+fn gauges_fresh(read_at: &GaugesReadAt) -> bool {
+    read_at
+        .lock()
+        .ok()
+        .and_then(|at| *at)
+        .is_some_and(|at| at.elapsed() < GAUGE_TTL)
+}
+
+fn mark_gauges_read(read_at: &GaugesReadAt) {
+    if let Ok(mut at) = read_at.lock() {
+        *at = Some(Instant::now());
+    }
 }

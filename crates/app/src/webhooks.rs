@@ -43,10 +43,9 @@ pub const DELIVER_JOB: &str = "deliver_webhooks";
 pub const SIGNATURE_HEADER: &str = "Crm-Signature";
 /// Most events one subscription takes from the outbox per look.
 const QUEUE_BATCH: u64 = 1000;
-/// Most deliveries one copy claims at a time.
-const CLAIM_BATCH: u64 = 100;
-/// How long one run of the delivery job keeps claiming before it lets the next run go on.
-const RUN_BUDGET: Duration = Duration::from_secs(60);
+/// How long one run of the delivery job keeps claiming before it ends (the next run goes on):
+/// short, so that a shutdown finds little in flight.
+const RUN_BUDGET: Duration = Duration::from_secs(20);
 /// Longest error text kept per attempt.
 const MAX_ERROR_CHARS: usize = 500;
 
@@ -239,7 +238,7 @@ pub struct NewWebhook {
     #[schema(value_type = WebhookUrl)]
     pub url: String,
     /// The event types to receive: 1 or more, each once.
-    #[schema(min_items = 1, max_items = 64)]
+    #[schema(value_type = BTreeSet<WebhookEvent>, min_items = 1, max_items = 64)]
     pub events: Vec<WebhookEvent>,
     /// What it is for, at most 500 characters.
     #[schema(max_length = 500)]
@@ -253,17 +252,22 @@ pub struct NewWebhook {
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     /// Where to send events.
-    #[schema(value_type = Option<WebhookUrl>)]
-    pub url: Option<String>,
-    /// The event types to receive.
-    #[schema(min_items = 1, max_items = 64)]
-    pub events: Option<Vec<WebhookEvent>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = WebhookUrl)]
+    pub url: Option<Option<String>>,
+    /// The event types to receive: 1 or more, each once.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = BTreeSet<WebhookEvent>, min_items = 1, max_items = 64)]
+    pub events: Option<Option<Vec<WebhookEvent>>>,
     /// What it is for; `null` clears it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
-    /// Turn delivery off, or on again (which also clears a server's disabling).
-    pub active: Option<bool>,
+    /// Turn delivery off, or on again (which also clears a server's disabling and sends the
+    /// deliveries that waited).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
+    pub active: Option<Option<bool>>,
 }
 
 /// Where a delivery stands.
@@ -425,8 +429,10 @@ fn check_events(c: &mut Checker, events: &[WebhookEvent]) -> String {
         c.fail("events", "too_many", "may name at most 64 event types");
     }
     let mut out: Vec<&str> = Vec::new();
-    for e in events {
-        if !out.contains(&e.as_str()) {
+    for (i, e) in events.iter().enumerate() {
+        if out.contains(&e.as_str()) {
+            c.fail(format!("events[{i}]"), "duplicate", "is named twice");
+        } else {
             out.push(e.as_str());
         }
     }
@@ -523,18 +529,30 @@ pub async fn update(
     let input = body.take()?;
     let mut c = Checker::default();
     let mut row = current.clone();
-    if let Some(url) = &input.url {
-        row.url = check_url(ctx, &mut c, url).await.unwrap_or_default();
+    let required = |c: &mut Checker, field: &str| c.fail(field, "required", "cannot be cleared");
+    match &input.url {
+        Some(Some(url)) => row.url = check_url(ctx, &mut c, url).await.unwrap_or_default(),
+        Some(None) => required(&mut c, "url"),
+        None => {}
     }
-    if let Some(events) = &input.events {
-        row.events = check_events(&mut c, events);
+    match &input.events {
+        Some(Some(events)) => row.events = check_events(&mut c, events),
+        Some(None) => required(&mut c, "events"),
+        None => {}
     }
     if let Some(description) = input.description {
         row.description = c.opt_text("description", description, 500);
     }
+    let active = match input.active {
+        Some(None) => {
+            required(&mut c, "active");
+            None
+        }
+        other => other.flatten(),
+    };
     c.finish()?;
-    let turned_on = input.active == Some(true) && !current.active;
-    if let Some(active) = input.active {
+    let turned_on = active == Some(true) && !current.active;
+    if let Some(active) = active {
         row.active = active;
         if active {
             row.disabled_reason = None;
@@ -548,6 +566,7 @@ pub async fn update(
         .ok_or(RuleViolation::StaleVersion)?;
     if turned_on {
         store::reset_failures(&tx, id).await?;
+        store::wake(&tx, id, Utc::now()).await?;
     }
     let (before, mut after) = (Webhook::from(current), Webhook::from(saved));
     if turned_on {
@@ -674,13 +693,10 @@ pub struct DeliveryRun {
     pub failed: usize,
 }
 
-fn worker_id() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| format!("webhooks-{}", Uuid::now_v7().simple()))
-}
-
 /// The delivery job: queues the outbox's new events for every active subscription, then
 /// sends the due deliveries, a few at a time, until none is due or the run's time is up.
+/// The worker runs one at a time (a new run is scheduled only when the last one ended), so
+/// a backlog never holds up other jobs.
 pub async fn deliver(ctx: &Ctx) -> Result<DeliveryRun, AppError> {
     let mut run = DeliveryRun::default();
     for sub in store::active(&ctx.db).await? {
@@ -695,64 +711,88 @@ pub async fn deliver(ctx: &Ctx) -> Result<DeliveryRun, AppError> {
         }
     }
     let settings = &ctx.webhooks.settings;
+    let batch = settings.concurrency.max(1);
+    // One batch is attempted at once, each attempt bounded by the timeout: the lease covers
+    // one attempt with room to spare.
     let lease = chrono::Duration::from_std(settings.timeout * 2 + Duration::from_secs(30))
         .unwrap_or(chrono::Duration::minutes(1));
     let started = Instant::now();
     while started.elapsed() < RUN_BUDGET {
+        let token = Uuid::now_v7().simple().to_string();
         let now = Utc::now();
         let tx = ctx.begin().await?;
-        let claimed = store::claim(&tx, worker_id(), now, now + lease, CLAIM_BATCH).await?;
+        let claimed = store::claim(
+            &tx,
+            &token,
+            now,
+            now + lease,
+            u64::try_from(batch).unwrap_or(8),
+        )
+        .await?;
         crate::context::commit(tx).await?;
         if claimed.is_empty() {
             break;
         }
-        let outcomes: Vec<(Claimed, Outcome)> = futures_util::stream::iter(claimed)
-            .map(|c| async move {
-                let outcome = attempt(ctx, &c).await;
-                (c, outcome)
-            })
-            .buffer_unordered(settings.concurrency.max(1))
+        let outcomes: Vec<Result<Option<bool>, AppError>> = futures_util::stream::iter(claimed)
+            .map(|c| deliver_one(ctx, c, &token))
+            .buffer_unordered(batch)
             .collect()
             .await;
-        for (c, outcome) in outcomes {
-            let disable_after = i32::try_from(settings.disable_after).unwrap_or(i32::MAX);
-            let tx = ctx.begin().await?;
-            let (recorded, disabled) =
-                store::record(&tx, &c.delivery, worker_id(), &outcome, disable_after).await?;
-            crate::context::commit(tx).await?;
-            if !recorded {
-                continue;
-            }
-            let label = if outcome.delivered {
-                run.delivered += 1;
-                "delivered"
-            } else {
-                run.failed += 1;
-                if outcome.retry_at.is_some() {
-                    "retrying"
-                } else {
-                    "given_up"
-                }
-            };
-            metrics::counter!("crm_webhook_attempts_total", "outcome" => label).increment(1);
-            if disabled {
-                tracing::warn!(
-                    subscription = %c.subscription.id,
-                    failures = settings.disable_after,
-                    "webhook subscription turned off after failing too often"
-                );
+        for outcome in outcomes {
+            match outcome? {
+                Some(true) => run.delivered += 1,
+                Some(false) => run.failed += 1,
+                None => {}
             }
         }
     }
     Ok(run)
 }
 
+/// Attempts one claimed delivery and records the outcome at once. `None` when nothing was
+/// attempted (the subscription is gone or off) or the claim was lost meanwhile.
+async fn deliver_one(ctx: &Ctx, c: Claimed, token: &str) -> Result<Option<bool>, AppError> {
+    let settings = &ctx.webhooks.settings;
+    // The subscription as it is now: since the claim it may have been deleted, turned off,
+    // pointed elsewhere or given a new secret.
+    let Some(sub) = store::find(&ctx.db, c.delivery.subscription_id).await? else {
+        return Ok(None);
+    };
+    if !sub.active {
+        store::release(&ctx.db, &c.delivery, token).await?;
+        return Ok(None);
+    }
+    let outcome = attempt(ctx, &c, &sub).await;
+    let disable_after = i32::try_from(settings.disable_after).unwrap_or(i32::MAX);
+    let tx = ctx.begin().await?;
+    let (recorded, disabled) =
+        store::record(&tx, &c.delivery, token, &outcome, disable_after).await?;
+    crate::context::commit(tx).await?;
+    if !recorded {
+        return Ok(None);
+    }
+    let label = match (outcome.delivered, outcome.retry_at.is_some()) {
+        (true, _) => "delivered",
+        (false, true) => "retrying",
+        (false, false) => "given_up",
+    };
+    metrics::counter!("crm_webhook_attempts_total", "outcome" => label).increment(1);
+    if disabled {
+        tracing::warn!(
+            subscription = %sub.id,
+            failures = settings.disable_after,
+            "webhook subscription turned off after failing too often"
+        );
+    }
+    Ok(Some(outcome.delivered))
+}
+
 /// Makes one attempt: signs the event and posts it, and says what came of it.
-async fn attempt(ctx: &Ctx, c: &Claimed) -> Outcome {
+async fn attempt(ctx: &Ctx, c: &Claimed, sub: &subscription::Model) -> Outcome {
     let settings = &ctx.webhooks.settings;
     let started = Instant::now();
     let at = Utc::now();
-    let result = send(ctx, c).await;
+    let result = send(ctx, c, sub).await;
     let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     let (status_code, error) = match result {
         Ok(status) if (200..300).contains(&status) => (Some(i32::from(status)), None),
@@ -779,21 +819,21 @@ async fn attempt(ctx: &Ctx, c: &Claimed) -> Outcome {
     }
 }
 
-/// Posts the signed event; the receiver's status, or what went wrong.
-async fn send(ctx: &Ctx, c: &Claimed) -> Result<u16, String> {
+/// Posts the signed event to the subscription's URL; the receiver's status, or what went
+/// wrong.
+async fn send(ctx: &Ctx, c: &Claimed, sub: &subscription::Model) -> Result<u16, String> {
     let Some(event) = &c.event else {
         return Err("the event is no longer in the outbox".to_owned());
     };
     let settings = &ctx.webhooks.settings;
     // The configuration may have changed since the subscription was made.
-    parse_target(&c.subscription.url, settings.allow_private)
-        .map_err(|e| format!("the URL {e}"))?;
+    parse_target(&sub.url, settings.allow_private).map_err(|e| format!("the URL {e}"))?;
     let body = serde_json::to_vec(&Event::from(event.clone())).map_err(|e| e.to_string())?;
     let timestamp = Utc::now().timestamp();
-    let signature = webhook::signature_header(&c.subscription.secret, timestamp, &body);
+    let signature = webhook::signature_header(&sub.secret, timestamp, &body);
     let client = ctx.webhooks.client().map_err(|e| e.to_string())?;
     let response = client
-        .post(&c.subscription.url)
+        .post(&sub.url)
         .header("content-type", "application/json")
         .header(SIGNATURE_HEADER, signature)
         .header("Crm-Event-Id", event.id.to_string())

@@ -195,7 +195,7 @@ pub struct Target {
 /// Checks a target URL's form; refuses an address literal that is not public unless
 /// `allow_private`. Host names are resolved and checked by the caller.
 pub fn parse_target(raw: &str, allow_private: bool) -> Result<Target, TargetError> {
-    if raw.len() > MAX_URL_LEN {
+    if raw.chars().count() > MAX_URL_LEN {
         return Err(TargetError::TooLong);
     }
     let url = url::Url::parse(raw).map_err(|_| TargetError::Malformed)?;
@@ -268,11 +268,17 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     if s[0] == 0x2002 {
         return is_public_v4(embedded(s[1], s[2]));
     }
+    // IPv4-translated (::ffff:0:a.b.c.d) carries one too.
+    if s[0..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        return is_public_v4(embedded(s[6], s[7]));
+    }
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         || (s[0] & 0xfe00) == 0xfc00 // unique local
         || (s[0] & 0xffc0) == 0xfe80 // link-local
+        || (s[0] & 0xffc0) == 0xfec0 // site-local, deprecated
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         || (s[0] == 0x2001 && s[1] == 0) // Teredo
         || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard
@@ -386,6 +392,9 @@ mod tests {
             "http://[::ffff:127.0.0.1]/",
             "http://[64:ff9b::a00:1]/",
             "http://[2002:c0a8:101::1]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[fec0::1]/",
             "http://2130706433/",
             "http://0x7f.1/",
         ] {

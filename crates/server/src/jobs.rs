@@ -73,21 +73,25 @@ impl JobHandler for AppJobs {
                 kind: RETIER_JOB,
                 schedule: Schedule::DailyAt(self.settings.retier_at),
                 payload: json!({}),
+                exclusive: false,
             },
             Recurring {
                 kind: PURGE_JOBS_JOB,
                 schedule: Schedule::DailyAt(self.settings.retier_at),
                 payload: json!({}),
+                exclusive: false,
             },
             Recurring {
                 kind: SWEEP_JOB,
                 schedule: Schedule::Every(self.settings.sla_sweep),
                 payload: json!({}),
+                exclusive: false,
             },
             Recurring {
                 kind: DELIVER_JOB,
                 schedule: Schedule::Every(self.ctx.webhooks.settings.interval),
                 payload: json!({}),
+                exclusive: true,
             },
             Recurring {
                 kind: GENERATE_JOB,
@@ -96,6 +100,7 @@ impl JobHandler for AppJobs {
                     renewal_notice_days: self.settings.renewal_notice_days,
                 })
                 .unwrap_or_else(|_| json!({})),
+                exclusive: false,
             },
         ]
     }

@@ -41,6 +41,9 @@ pub struct Recurring {
     pub schedule: Schedule,
     /// What each occurrence is given.
     pub payload: serde_json::Value,
+    /// Whether an occurrence waits until no job of this kind is queued or running, so that
+    /// runs never pile up behind a long one and hold up other kinds.
+    pub exclusive: bool,
 }
 
 /// When a recurring job recurs.
@@ -189,6 +192,17 @@ async fn schedule(
         let (key, run_at) = r.schedule.occurrence(Utc::now());
         if scheduled.get(r.kind) == Some(&key) {
             continue;
+        }
+        if r.exclusive {
+            match jobs::unfinished(db, r.kind).await {
+                Ok(false) => {}
+                // Looked at again on the next tick.
+                Ok(true) => continue,
+                Err(e) => {
+                    tracing::warn!(kind = r.kind, error = %e, "could not look for a running job");
+                    continue;
+                }
+            }
         }
         let job = NewJob {
             run_at,

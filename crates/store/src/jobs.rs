@@ -289,6 +289,16 @@ pub async fn of_kind(conn: &impl ConnectionTrait, kind: &str) -> Result<Vec<Mode
         .await?)
 }
 
+/// Whether a job of `kind` is queued or running.
+pub async fn unfinished(conn: &impl ConnectionTrait, kind: &str) -> Result<bool, StoreError> {
+    Ok(Entity::find()
+        .filter(Column::Kind.eq(kind))
+        .filter(Column::Status.is_in([QUEUED, RUNNING]))
+        .count(conn)
+        .await?
+        > 0)
+}
+
 /// How far behind the workers are at `now`: jobs due and not started (queued past their time,
 /// or running on an expired lease), when the oldest of them was due, and jobs running.
 pub async fn lag(

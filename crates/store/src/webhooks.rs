@@ -5,8 +5,9 @@
 //! subscription's cursor with the subscription's row locked (`FOR UPDATE` on PostgreSQL,
 //! the single writer on SQLite) and inserts deliveries under a unique (subscription, event)
 //! index: however many server copies queue at once, each event is queued once. Copies then
-//! [`claim`] due deliveries under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so each
-//! attempt is made by one copy; an outcome is recorded only by the copy holding the lease.
+//! [`claim`] due deliveries under a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL) marked
+//! with a token of that claim alone, so each attempt is made by one claim; an outcome is
+//! recorded only under the token that claimed it, and a redelivery clears the token.
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
@@ -296,22 +297,20 @@ pub async fn queue(
     Ok((queued, more))
 }
 
-/// A claimed delivery with what it needs to be sent.
+/// A claimed delivery with its event.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     /// The delivery, its attempt counted.
     pub delivery: delivery::Model,
-    /// Where to and with which secret.
-    pub subscription: subscription::Model,
     /// The event, if the outbox still holds it.
     pub event: Option<outbox::Model>,
 }
 
-/// Claims up to `limit` due deliveries of active subscriptions for `worker` until `until`,
-/// counting an attempt on each. Call inside a write transaction.
+/// Claims up to `limit` due deliveries of active subscriptions under `token` (unique to this
+/// claim) until `until`, counting an attempt on each. Call inside a write transaction.
 pub async fn claim(
     conn: &impl ConnectionTrait,
-    worker: &str,
+    token: &str,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
     limit: u64,
@@ -341,9 +340,9 @@ pub async fn claim(
         }
     };
     let values: Vec<sea_orm::Value> = match backend {
-        DbBackend::Postgres => vec![worker.into(), until.into(), now.into(), limit.into()],
+        DbBackend::Postgres => vec![token.into(), until.into(), now.into(), limit.into()],
         _ => vec![
-            worker.into(),
+            token.into(),
             until.into(),
             now.into(),
             now.into(),
@@ -358,11 +357,6 @@ pub async fn claim(
     if deliveries.is_empty() {
         return Ok(Vec::new());
     }
-    let sub_ids: Vec<Uuid> = deliveries.iter().map(|d| d.subscription_id).collect();
-    let subs = subscription::Entity::find()
-        .filter(subscription::Column::Id.is_in(sub_ids))
-        .all(conn)
-        .await?;
     let seqs: Vec<i64> = deliveries.iter().map(|d| d.event_seq).collect();
     let events = outbox::Entity::find()
         .filter(outbox::Column::Seq.is_in(seqs))
@@ -370,14 +364,9 @@ pub async fn claim(
         .await?;
     Ok(deliveries
         .into_iter()
-        .filter_map(|d| {
-            let subscription = subs.iter().find(|s| s.id == d.subscription_id)?.clone();
+        .map(|d| {
             let event = events.iter().find(|e| e.seq == d.event_seq).cloned();
-            Some(Claimed {
-                delivery: d,
-                subscription,
-                event,
-            })
+            Claimed { delivery: d, event }
         })
         .collect())
 }
@@ -399,14 +388,15 @@ pub struct Outcome {
     pub retry_at: Option<DateTime<Utc>>,
 }
 
-/// Records an attempt by `worker` (ignored when its lease has passed to another worker):
-/// the attempt row, the delivery's new state, and the subscription's failure count. A
-/// subscription reaching `disable_after` failures in a row is turned off. Returns whether
-/// the outcome was recorded, and whether this attempt turned the subscription off.
+/// Records an attempt made under the claim `token` (ignored when the delivery was claimed
+/// again or redelivered meanwhile): the attempt row, the delivery's new state, and the
+/// subscription's failure count. A subscription reaching `disable_after` failures in a row
+/// is turned off. Returns whether the outcome was recorded, and whether this attempt turned
+/// the subscription off.
 pub async fn record(
     conn: &impl ConnectionTrait,
     claimed: &delivery::Model,
-    worker: &str,
+    token: &str,
     outcome: &Outcome,
     disable_after: i32,
 ) -> Result<(bool, bool), StoreError> {
@@ -440,7 +430,7 @@ pub async fn record(
     };
     let result = update
         .filter(delivery::Column::Id.eq(claimed.id))
-        .filter(delivery::Column::LockedBy.eq(worker))
+        .filter(delivery::Column::LockedBy.eq(token))
         .filter(delivery::Column::Status.eq(PENDING))
         .exec(conn)
         .await?;
@@ -540,8 +530,51 @@ pub async fn delivery(
         .await?)
 }
 
+/// Gives back a claimed delivery without an attempt (its subscription was turned off after
+/// the claim): the attempt is not counted.
+pub async fn release(
+    conn: &impl ConnectionTrait,
+    claimed: &delivery::Model,
+    token: &str,
+) -> Result<(), StoreError> {
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::LockedBy,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            delivery::Column::Attempts,
+            Expr::col(delivery::Column::Attempts).sub(1),
+        )
+        .filter(delivery::Column::Id.eq(claimed.id))
+        .filter(delivery::Column::LockedBy.eq(token))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes a subscription's pending deliveries due now (it was turned on again).
+pub async fn wake(
+    conn: &impl ConnectionTrait,
+    subscription_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .filter(delivery::Column::SubscriptionId.eq(subscription_id))
+        .filter(delivery::Column::Status.eq(PENDING))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Puts a delivery back in the queue for an attempt now, with a fresh budget of attempts,
-/// marked as asked for by hand. A delivery whose attempt is in flight keeps its lease.
+/// marked as asked for by hand. An attempt in flight loses its claim: its outcome is not
+/// recorded, and the redelivery is made whatever it was.
 pub async fn redeliver(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -552,6 +585,14 @@ pub async fn redeliver(
         .col_expr(delivery::Column::Attempts, Expr::value(0))
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(delivery::Column::Manual, Expr::value(true))
+        .col_expr(
+            delivery::Column::LockedBy,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(
             delivery::Column::CompletedAt,
             Expr::value(Option::<DateTime<Utc>>::None),

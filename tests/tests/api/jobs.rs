@@ -202,6 +202,7 @@ async fn two_copies_run_each_job_once() {
                 payload: serde_json::json!({}),
                 kind: "tick",
                 schedule: every,
+                exclusive: false,
             }],
         });
         let handle = worker::spawn(copy.db.clone(), handler, options());

@@ -778,3 +778,135 @@ async fn two_server_copies_deliver_each_event_once() {
         assert!(delivered.contains(id));
     }
 }
+
+#[tokio::test]
+async fn a_redelivery_asked_for_during_an_attempt_is_made_after_it() {
+    let mut settings = test_webhook_settings();
+    settings.timeout = Duration::from_secs(5);
+    let app = TestApp::spawn_with_webhooks(settings).await;
+    let admin = app.user(Role::Admin).await;
+    let rep = app.user(Role::Sales).await;
+    let receiver = Receiver::start(Answer::Hang(Duration::from_millis(1500)));
+    let created = subscribe(
+        &app,
+        &admin,
+        json!({"url": receiver.url, "events": ["customer.created"]}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.create_customer(&rep.token, &customer_body("重发期间的客户有限公司"))
+        .await;
+    // The first attempt has reached the receiver, which has not answered yet.
+    receiver.wait_for(1, 10).await;
+    let log = deliveries(&app, &admin, &id).await;
+    assert!(
+        log[0]["attempts"].as_array().unwrap().is_empty(),
+        "{log:#?}"
+    );
+    json(
+        app.as_user(
+            Method::POST,
+            &format!(
+                "/api/v1/webhooks/{id}/deliveries/{}/redeliver",
+                log[0]["id"].as_str().unwrap()
+            ),
+            &admin.token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        202,
+    )
+    .await;
+    // The attempt in flight ends without deciding anything; the redelivery follows it.
+    let hits = receiver.wait_for(2, 15).await;
+    assert_eq!(hits[0].json()["id"], hits[1].json()["id"]);
+    let log = wait_deliveries(&app, &admin, &id, |items| items[0]["status"] == "succeeded").await;
+    let attempts = log[0]["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{log:#?}");
+    assert_eq!(attempts[0]["redelivery"], true);
+    assert_eq!(attempts[0]["status_code"], 200);
+}
+
+#[tokio::test]
+async fn changes_to_a_subscription_are_checked_like_any_patch() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let created = subscribe(
+        &app,
+        &admin,
+        json!({"url": "http://127.0.0.1:9/hooks", "events": ["lead.created"]}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/webhooks/{id}");
+    // What cannot be cleared refuses null, every field at once.
+    let body = problem(
+        app.as_user(Method::PATCH, &path, &admin.token)
+            .json(&json!({"url": null, "events": null, "active": null}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let mut fields: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            ("active", "required"),
+            ("events", "required"),
+            ("url", "required")
+        ]
+    );
+    // An event type named twice.
+    let body = problem(
+        app.as_user(Method::PATCH, &path, &admin.token)
+            .json(&json!({"events": ["lead.created", "lead.assigned", "lead.created"]}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "events[2]");
+    assert_eq!(body["errors"][0]["code"], "duplicate");
+    // A stale version, before a bad body.
+    problem(
+        app.as_user(Method::PATCH, &path, &admin.token)
+            .header("If-Match", "\"99\"")
+            .json(&json!({"url": "ftp://nope"}))
+            .send()
+            .await
+            .unwrap(),
+        412,
+        "precondition_failed",
+    )
+    .await;
+    // The description may be cleared.
+    let changed = json(
+        app.as_user(Method::PATCH, &path, &admin.token)
+            .header("If-Match", format!("\"{}\"", created["version"]))
+            .json(&json!({"description": null, "active": false}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert!(changed["description"].is_null());
+    assert_eq!(changed["active"], false);
+    assert!(
+        changed["disabled_reason"].is_null(),
+        "turned off by hand, not by the server"
+    );
+    assert_eq!(changed["version"], created["version"].as_i64().unwrap() + 1);
+}
