@@ -231,3 +231,50 @@ async fn an_upload_holds_the_file_part_only() {
         .unwrap();
     problem(response, 400, "bad_request").await;
 }
+
+#[tokio::test]
+async fn what_a_lead_lacks_for_a_customer_is_missing_not_malformed() {
+    let app = TestApp::spawn().await;
+    let rep = app.user(Role::Sales).await;
+    // Only an email: no mobile, no USCC, no industry.
+    let lead = json(
+        app.as_user(Method::POST, "/api/v1/leads", &rep.token)
+            .json(
+                &j!({"source": "website", "company_name": "只有邮箱的线索有限公司",
+                       "contact_name": "钱八", "email": "qian@example.com"}),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let id = lead["id"].as_str().unwrap();
+    let body = problem(
+        app.as_user(Method::POST, &format!("/api/v1/leads/{id}/convert"), &rep.token)
+            .json(&j!({"opportunity": {"amount": "1000.00", "expected_close_date": "2030-01-31", "probability": 30}}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let mut errors: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    errors.sort_unstable();
+    assert_eq!(
+        errors,
+        [
+            ("customer.contact_title", "required"),
+            ("industry_code", "required"),
+            ("mobile", "required"),
+            ("uscc", "required"),
+        ],
+        "{body}"
+    );
+}

@@ -102,6 +102,15 @@ async fn a_rep_takes_a_lead_to_a_won_deal_and_the_customer_and_forecast_follow()
         fields.contains(&"uscc") && fields.contains(&"customer.contact_title"),
         "{fields:?}"
     );
+    // The lead has no USCC: it is missing, not malformed.
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["code"] == "required"),
+        "{body}"
+    );
     let uscc = random_uscc();
     let conversion = json(
         post(&app, &rep, &format!("/api/v1/leads/{id}/convert"), None,

@@ -203,13 +203,36 @@ pub async fn convert(
                 referred_by: lead.referred_by,
                 tags: Vec::new(),
             };
+            // What neither the lead nor the conversion gives is missing, not malformed.
+            let missing = |field: &str| match field {
+                "uscc" => new.uscc.trim().is_empty(),
+                "industry_code" => new.industry_code.trim().is_empty(),
+                "contacts[0].mobile" => new
+                    .contacts
+                    .first()
+                    .is_none_or(|c| c.mobile.trim().is_empty()),
+                _ => false,
+            };
+            let missing: Vec<&str> = ["uscc", "industry_code", "contacts[0].mobile"]
+                .into_iter()
+                .filter(|f| missing(f))
+                .collect();
             // Every customer rule applies; its errors are named after the lead's fields.
             let checked = match crate::customers::check_create(&tx, caller, new).await {
                 Ok(checked) => Some(checked),
                 Err(AppError::Validation(errors)) => {
                     for e in errors {
-                        c.errors
-                            .push(FieldError::new(lead_field(&e.field), e.code, e.message));
+                        let field = lead_field(&e.field);
+                        if missing.contains(&e.field.as_str()) {
+                            let message = if e.field == "contacts[0].mobile" {
+                                "the lead has no mobile number, which a customer's contact needs: add one to the lead"
+                            } else {
+                                "the lead has none: give it in `customer`"
+                            };
+                            c.errors.push(FieldError::new(field, "required", message));
+                        } else {
+                            c.errors.push(FieldError::new(field, e.code, e.message));
+                        }
                     }
                     None
                 }
