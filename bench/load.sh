@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# The load benchmark: demo data at scale, the release server on SQLite and on PostgreSQL,
+# driven over HTTP by wrk at 1, 16 and 64 connections, beside the floor (bench/floor: the
+# same customer read and filtered list with actix-web and raw sqlx, no auth) on the same data.
+#
+# Usage: bench/load.sh [sqlite|postgres|both] [customers] [seconds per run]
+#        (defaults: both, 1000000, 10)
+#   CRM_BIN              the server (default target/release/crm)
+#   FLOOR_BIN            the floor (default target/release/crm-floor); skipped when missing
+#   CRM_LOAD_BUILD=1     build whichever of the two is missing, with cargo
+#   CRM_LOAD_PG_URL      PostgreSQL server to create the benchmark database on
+#                        (default postgres://postgres@127.0.0.1:5432/postgres)
+#   CRM_LOAD_CONNECTIONS connection counts (default "1 16 64")
+#   CRM_LOAD_SCENARIOS   scenarios to run (default: all, in the order below)
+#   CRM_LOAD_PORT, CRM_LOAD_FLOOR_PORT  ports (default 18098, 18099)
+# Prints a Markdown table per database and appends every result as a JSON line to
+# bench/results/<db>-<UTC date>.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WHICH=${1:-both}
+CUSTOMERS=${2:-1000000}
+DURATION=${3:-10}
+CRM_BIN=${CRM_BIN:-target/release/crm}
+FLOOR_BIN=${FLOOR_BIN:-target/release/crm-floor}
+PG_URL=${CRM_LOAD_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+PORT=${CRM_LOAD_PORT:-18098}
+FLOOR_PORT=${CRM_LOAD_FLOOR_PORT:-18099}
+CONNECTIONS=${CRM_LOAD_CONNECTIONS:-1 16 64}
+SCENARIOS=${CRM_LOAD_SCENARIOS:-get_customer list_customers create_customer patch_customer import_leads deal_transition forecast work_orders login}
+PASSWORD="Load-pass-$$-crm"
+LIST_TAG=重点跟进
+export LOAD_WRK_DIR="$PWD/bench/wrk"
+
+case "$WHICH" in sqlite | postgres | both) ;; *)
+  echo "usage: bench/load.sh [sqlite|postgres|both] [customers] [seconds per run]" >&2
+  exit 2
+  ;;
+esac
+
+if ! command -v wrk >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get install -y wrk >/dev/null || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
+fi
+for tool in curl jq python3; do
+  command -v "$tool" >/dev/null || { echo "bench/load.sh needs $tool" >&2; exit 1; }
+done
+
+if [ ! -x "$CRM_BIN" ] && [ "${CRM_LOAD_BUILD:-}" = 1 ]; then
+  cargo build --release --quiet -p crm-server --bin crm
+fi
+if [ ! -x "$FLOOR_BIN" ] && [ "${CRM_LOAD_BUILD:-}" = 1 ]; then
+  cargo build --release --quiet --manifest-path bench/floor/Cargo.toml --target-dir target
+fi
+[ -x "$CRM_BIN" ] || { echo "no server at $CRM_BIN (set CRM_BIN, or CRM_LOAD_BUILD=1)" >&2; exit 1; }
+HAVE_FLOOR=1
+if [ ! -x "$FLOOR_BIN" ]; then
+  HAVE_FLOOR=0
+  echo "note: no floor at $FLOOR_BIN (set FLOOR_BIN, or CRM_LOAD_BUILD=1): floor runs and ratios skipped" >&2
+fi
+
+mkdir -p bench/results
+PIDS=()
+CLEANUP=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for cmd in "${CLEANUP[@]}"; do eval "$cmd" || true; done
+}
+trap cleanup EXIT
+
+now_ns() { date +%s%N; }
+kib() { awk -v k="$1" '/^'"$1"':/ {print $2}' "/proc/$2/status"; }
+
+# Starts a server in the background (its PID in $STARTED) and waits for its first 200 on
+# $2/readyz; the milliseconds from start to that answer in $COLD.
+start_and_time() {
+  local log=$1 url=$2
+  shift 2
+  local t0 t1
+  if curl -s -o /dev/null "$url/readyz" 2>/dev/null; then
+    echo "something already answers at $url: stop it, or set CRM_LOAD_PORT / CRM_LOAD_FLOOR_PORT" >&2
+    return 1
+  fi
+  t0=$(now_ns)
+  "$@" >"$log" 2>&1 &
+  STARTED=$!
+  PIDS+=("$STARTED")
+  for _ in $(seq 1 20000); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz" 2>/dev/null)" = 200 ]; then
+      t1=$(now_ns)
+      COLD=$(((t1 - t0) / 1000000))
+      return 0
+    fi
+    kill -0 "$STARTED" 2>/dev/null || { echo "server exited; log:" >&2; cat "$log" >&2; return 1; }
+    sleep 0.002
+  done
+  echo "server not ready; log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+stop() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Waits until the server ($SERVER_PID) is idle (under 4 % of a core for half a second, at
+# most a minute): wrk stops with requests still in flight, and the next run (and the inputs
+# read for it) must not see their tail.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+settle() {
+  local prev cur
+  prev=$(cpu_ticks "$SERVER_PID")
+  for _ in $(seq 1 120); do
+    sleep 0.5
+    cur=$(cpu_ticks "$SERVER_PID")
+    [ $((cur - prev)) -le 2 ] && return 0
+    prev=$cur
+  done
+}
+
+# Runs one scenario at every connection count against $1 (base URL), appending results.
+RUN_NO=0
+drive() {
+  local base=$1 scenario=$2 server=$3
+  local c t line
+  for c in $CONNECTIONS; do
+    t=2
+    [ "$c" -lt 2 ] && t=1
+    RUN_NO=$((RUN_NO + 1))
+    settle
+    prepare "$scenario"
+    line=$(LOAD_SCENARIO=$scenario LOAD_CONNECTIONS=$c LOAD_THREADS=$t LOAD_RUN=$RUN_NO \
+      wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 10s -s "bench/wrk/$scenario.lua" "$base" 2>&1 |
+      tee -a "$WORK/wrk.log" | grep '^{"scenario"' || true)
+    if [ -z "$line" ]; then
+      echo "wrk gave no result for $scenario at $c connections; see below" >&2
+      tail -20 "$WORK/wrk.log" >&2
+      continue
+    fi
+    echo "$line" | jq -c --arg db "$DB" --arg server "$server" '{db: $db, server: $server} + .' |
+      tee -a "$RESULTS" >>"$WORK/results.jsonl"
+    echo "  $server $scenario c=$c: $(echo "$line" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"')"
+  done
+}
+
+# A query on the benchmark database, one row per line, fields separated by spaces.
+sql() {
+  if [ "$DB" = sqlite ]; then
+    sqlite3 -separator ' ' "$WORK/crm.db" "$1"
+  else
+    psql "$DB_URL" -AtF ' ' -c "$1"
+  fi
+}
+uuid() {
+  if [ "$DB" = sqlite ]; then
+    echo "lower(substr(hex($1),1,8)||'-'||substr(hex($1),9,4)||'-'||substr(hex($1),13,4)||'-'||substr(hex($1),17,4)||'-'||substr(hex($1),21))"
+  else
+    echo "$1::text"
+  fi
+}
+
+# Inputs that depend on the current state: versions of the customers and deals to change.
+prepare() {
+  case "$1" in
+    patch_customer)
+      sql "SELECT $(uuid id), version FROM customers WHERE archived_at IS NULL ORDER BY id LIMIT 4000" >"$WORK/patch.txt"
+      export LOAD_IDS="$WORK/patch.txt" ;;
+    deal_transition)
+      sql "SELECT $(uuid o.id), o.version, o.probability FROM opportunities o JOIN customers c ON c.id = o.customer_id WHERE o.status = 'open' AND c.archived_at IS NULL ORDER BY o.id LIMIT 4000" >"$WORK/deals.txt"
+      export LOAD_IDS="$WORK/deals.txt" ;;
+    *) export LOAD_IDS="$WORK/ids.txt" ;;
+  esac
+}
+
+run_db() {
+  DB=$1
+  DB_URL=$2
+  WORK=$(mktemp -d)
+  CLEANUP+=("rm -rf '$WORK'")
+  RESULTS="bench/results/$DB-$(date -u +%Y%m%d-%H%M%S).jsonl"
+  local crm_url="http://127.0.0.1:$PORT" floor_url="http://127.0.0.1:$FLOOR_PORT"
+  [ "$DB" = sqlite ] && DB_URL="sqlite://$WORK/crm.db?mode=rwc"
+  export CRM_DATA_DIR="$WORK" CRM_DATABASE_URL="$DB_URL" CRM_ADMIN_PASSWORD="$PASSWORD" \
+    CRM_LOG=warn CRM_BIND="127.0.0.1:$PORT" CRM_ACCESS_TOKEN_TTL=86400
+  echo "== $DB: $CUSTOMERS customers, $DURATION s per run, connections $CONNECTIONS"
+
+  local t0 t1 orders=$((CUSTOMERS / 20))
+  [ "$orders" -lt 40 ] && orders=40
+  t0=$(now_ns)
+  "$CRM_BIN" demo-data --customers "$CUSTOMERS" --work-orders "$orders" | grep -v password
+  t1=$(now_ns)
+  local load_s=$(((t1 - t0) / 1000000000))
+  sql "SELECT status, probability, count(*) FROM opportunities GROUP BY status, probability ORDER BY status, probability" |
+    awk '{printf "%s%s at %s: %s", (NR > 1 ? ", " : "deals: "), $1, $2, $3} END {print ""}'
+
+  # Cold start to the first 200 from /readyz, then idle memory after a settle.
+  local cold pid idle peak
+  start_and_time "$WORK/serve.log" "$crm_url" "$CRM_BIN" serve || exit 1
+  cold=$COLD
+  pid=$STARTED
+  sleep 5
+  idle=$(kib VmRSS "$pid")
+  echo "cold start ${cold} ms, idle RSS ${idle} KiB"
+
+  export LOAD_TOKEN LOAD_PASSWORD="$PASSWORD" LOAD_USERNAME=admin LOAD_PREFIX=/api/v1
+  LOAD_TOKEN=$(curl -fsS -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" "$crm_url/api/v1/auth/login" | jq -r .access_token)
+
+  sql "SELECT $(uuid id) FROM customers WHERE archived_at IS NULL ORDER BY random() LIMIT 10000" >"$WORK/ids.txt"
+  export LOAD_REGIONS LOAD_LIST_QUERY
+  LOAD_REGIONS=$(sql "SELECT region FROM customers GROUP BY region ORDER BY count(*) DESC LIMIT 6" | paste -sd, -)
+  LOAD_LIST_QUERY="tier=key&tag=$(jq -rn --arg t "$LIST_TAG" '$t|@uri')&limit=50"
+
+  SERVER_PID=$pid
+  for scenario in $SCENARIOS; do
+    drive "$crm_url" "$scenario" crm
+  done
+  peak=$(kib VmHWM "$pid")
+  stop "$pid"
+
+  # The floor, on the same data, with the same request scripts (no prefix, no token).
+  local floor_cold="" floor_idle=""
+  if [ "$HAVE_FLOOR" = 1 ]; then
+    local floor_db=$DB_URL
+    [ "$DB" = sqlite ] && floor_db="sqlite://$WORK/crm.db"
+    FLOOR_BIND="127.0.0.1:$FLOOR_PORT" FLOOR_DATABASE_URL="$floor_db" \
+      start_and_time "$WORK/floor.log" "$floor_url" "$FLOOR_BIN" || exit 1
+    floor_cold=$COLD
+    local fpid=$STARTED
+    SERVER_PID=$fpid
+    sleep 2
+    floor_idle=$(kib VmRSS "$fpid")
+    LOAD_TOKEN="" LOAD_PREFIX=""
+    for scenario in get_customer list_customers; do
+      drive "$floor_url" "$scenario" floor
+    done
+    stop "$fpid"
+  fi
+
+  jq -cn --arg db "$DB" --argjson customers "$CUSTOMERS" --argjson cold "$cold" --argjson idle "$idle" \
+    --argjson peak "$peak" --argjson load "$load_s" --arg fcold "$floor_cold" --arg fidle "$floor_idle" \
+    '{db: $db, server: "crm", scenario: "process", customers: $customers, demo_data_s: $load,
+      cold_start_ms: $cold, idle_rss_kib: $idle, peak_rss_kib: $peak,
+      floor_cold_start_ms: ($fcold | tonumber? // null), floor_idle_rss_kib: ($fidle | tonumber? // null)}' |
+    tee -a "$RESULTS" >>"$WORK/results.jsonl"
+
+  python3 - "$WORK/results.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+proc = next(r for r in rows if r["scenario"] == "process")
+runs = [r for r in rows if r["scenario"] != "process"]
+db = proc["db"]
+print(f"\n### {db}: {proc['customers']:,} customers (demo data loaded in {proc['demo_data_s']} s)\n")
+print("| server | scenario | connections | req/s | p50 ms | p99 ms | max ms | errors |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
+for r in runs:
+    print(f"| {r['server']} | {r['scenario']} | {r['connections']} | {r['rps']:,.1f} | {r['p50_ms']:.2f} "
+          f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['errors']} |")
+print()
+print(f"- cold start to the first answer from /readyz: {proc['cold_start_ms']} ms")
+print(f"- idle RSS: {proc['idle_rss_kib'] / 1024:.1f} MiB; peak RSS (VmHWM) after every run: {proc['peak_rss_kib'] / 1024:.1f} MiB")
+if proc.get("floor_cold_start_ms") is not None:
+    print(f"- floor: cold start {proc['floor_cold_start_ms']} ms, idle RSS {proc['floor_idle_rss_kib'] / 1024:.1f} MiB")
+imports = [r for r in runs if r["scenario"] == "import_leads" and r["connections"] == 1 and r["server"] == "crm"]
+for r in imports:
+    print(f"- lead import, 1,000 rows per request at 1 connection: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
+errors = sum(r["errors"] for r in runs)
+print(f"- errors over every run: {errors}")
+floor = {(r["scenario"], r["connections"]): r for r in runs if r["server"] == "floor"}
+if floor:
+    print("\n| scenario | connections | crm req/s | floor req/s | crm / floor |")
+    print("|---|---:|---:|---:|---:|")
+    for r in runs:
+        f = floor.get((r["scenario"], r["connections"]))
+        if r["server"] == "crm" and f and f["rps"] > 0:
+            print(f"| {r['scenario']} | {r['connections']} | {r['rps']:,.1f} | {f['rps']:,.1f} | {r['rps'] / f['rps']:.2f}x |")
+else:
+    print("- floor: not run (no binary); no ratios")
+PY
+  echo "results appended to $RESULTS"
+  unset CRM_DATABASE_URL
+}
+
+if [ "$WHICH" = sqlite ] || [ "$WHICH" = both ]; then
+  run_db sqlite ""
+fi
+if [ "$WHICH" = postgres ] || [ "$WHICH" = both ]; then
+  name="crm_load_$$"
+  psql "$PG_URL" -qc "CREATE DATABASE $name"
+  CLEANUP+=("psql '$PG_URL' -qc 'DROP DATABASE IF EXISTS $name WITH (FORCE)'")
+  # Loopback: no TLS between the server and its database (see docs/PERFORMANCE.md).
+  run_db postgres "${PG_URL%/*}/$name?sslmode=disable"
+fi
