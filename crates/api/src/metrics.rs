@@ -59,14 +59,18 @@ fn handle() -> &'static PrometheusHandle {
         if let Err(e) = metrics::set_global_recorder(recorder) {
             tracing::warn!(error = %e, "another metrics recorder is installed");
         }
+        describe();
         handle
     })
 }
 
-/// Installs the recorder, so that metrics recorded before the first scrape are kept, and
-/// describes every metric.
+/// Installs the recorder, so that metrics recorded before the first scrape are kept.
 pub fn install() {
     handle();
+}
+
+/// Describes every metric (once, when the recorder is installed).
+fn describe() {
     use metrics::Unit;
     metrics::describe_counter!(
         "crm_http_requests_total",
@@ -230,12 +234,11 @@ pub async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let read = async {
         let now = chrono::Utc::now();
         let (due, oldest, running) = crm_store::jobs::lag(&ctx.db, now).await?;
-        let (pending, unqueued) = crm_store::webhooks::backlog(&ctx.db).await?;
-        let head = crm_store::webhooks::outbox_head(&ctx.db).await?;
-        Ok::<_, crm_store::StoreError>((due, oldest, running, pending, unqueued, head, now))
+        let backlog = crm_store::webhooks::backlog(&ctx.db).await?;
+        Ok::<_, crm_store::StoreError>((due, oldest, running, backlog, now))
     };
     match tokio::time::timeout(GAUGE_TIMEOUT, read).await {
-        Ok(Ok((due, oldest, running, pending, unqueued, head, now))) => {
+        Ok(Ok((due, oldest, running, backlog, now))) => {
             metrics::gauge!("crm_db_up").set(1.0);
             metrics::gauge!("crm_jobs_due").set(due as f64);
             metrics::gauge!("crm_jobs_running").set(running as f64);
@@ -243,9 +246,9 @@ pub async fn scrape(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
                 (now - at).num_milliseconds().max(0) as f64 / 1000.0
             });
             metrics::gauge!("crm_jobs_lag_seconds").set(lag);
-            metrics::gauge!("crm_outbox_head_sequence").set(head as f64);
-            metrics::gauge!("crm_webhook_deliveries_pending").set(pending as f64);
-            metrics::gauge!("crm_webhook_events_unqueued").set(unqueued as f64);
+            metrics::gauge!("crm_outbox_head_sequence").set(backlog.head as f64);
+            metrics::gauge!("crm_webhook_deliveries_pending").set(backlog.pending as f64);
+            metrics::gauge!("crm_webhook_events_unqueued").set(backlog.unqueued as f64);
             mark_gauges_read(&state.metrics_read_at);
         }
         Ok(Err(e)) => {

@@ -860,9 +860,3 @@ fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     }
     text
 }
-
-/// How much webhook work is waiting, for the metrics: deliveries not yet made, and outbox
-/// events not yet queued for the furthest-behind subscription.
-pub async fn backlog(ctx: &Ctx) -> Result<(u64, i64), AppError> {
-    Ok(store::backlog(&ctx.db).await?)
-}

@@ -300,5 +300,11 @@ async fn demo_data(config: Config, size: crm_server::demo::Size, seed: u64) -> a
         size.work_orders,
         took.as_secs_f64()
     );
+    let events = crm_store::webhooks::outbox_head(&ctx.db).await?;
+    println!(
+        "their {events} events are in the feed (GET /api/v1/events); a webhook subscription \
+         (POST /api/v1/webhooks, docs/WEBHOOKS.md) receives every event that follows it, and \
+         `crm serve` shows its metrics at /metrics"
+    );
     Ok(())
 }

@@ -400,15 +400,7 @@ pub async fn record(
     outcome: &Outcome,
     disable_after: i32,
 ) -> Result<(bool, bool), StoreError> {
-    let mut update = delivery::Entity::update_many()
-        .col_expr(
-            delivery::Column::LockedBy,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            delivery::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let mut update = unclaimed()
         .col_expr(delivery::Column::Manual, Expr::value(false))
         .col_expr(
             delivery::Column::LastStatusCode,
@@ -530,13 +522,8 @@ pub async fn delivery(
         .await?)
 }
 
-/// Gives back a claimed delivery without an attempt (its subscription was turned off after
-/// the claim): the attempt is not counted.
-pub async fn release(
-    conn: &impl ConnectionTrait,
-    claimed: &delivery::Model,
-    token: &str,
-) -> Result<(), StoreError> {
+/// An update of deliveries that also takes away their claim.
+fn unclaimed() -> sea_orm::UpdateMany<delivery::Entity> {
     delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LockedBy,
@@ -546,6 +533,16 @@ pub async fn release(
             delivery::Column::LockedUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
+}
+
+/// Gives back a claimed delivery without an attempt (its subscription was turned off after
+/// the claim): the attempt is not counted.
+pub async fn release(
+    conn: &impl ConnectionTrait,
+    claimed: &delivery::Model,
+    token: &str,
+) -> Result<(), StoreError> {
+    unclaimed()
         .col_expr(
             delivery::Column::Attempts,
             Expr::col(delivery::Column::Attempts).sub(1),
@@ -580,19 +577,11 @@ pub async fn redeliver(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<delivery::Model>, StoreError> {
-    delivery::Entity::update_many()
+    unclaimed()
         .col_expr(delivery::Column::Status, Expr::value(PENDING))
         .col_expr(delivery::Column::Attempts, Expr::value(0))
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(delivery::Column::Manual, Expr::value(true))
-        .col_expr(
-            delivery::Column::LockedBy,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            delivery::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
         .col_expr(
             delivery::Column::CompletedAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -604,9 +593,19 @@ pub async fn redeliver(
     Ok(delivery::Entity::find_by_id(id).one(conn).await?)
 }
 
-/// How much webhook work is waiting: deliveries not yet made, and outbox events not yet
-/// looked at for the furthest-behind active subscription.
-pub async fn backlog(conn: &impl ConnectionTrait) -> Result<(u64, i64), StoreError> {
+/// How much webhook work is waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Deliveries not yet made.
+    pub pending: u64,
+    /// Outbox events not yet looked at for the furthest-behind active subscription.
+    pub unqueued: i64,
+    /// The newest outbox sequence.
+    pub head: i64,
+}
+
+/// How much webhook work is waiting (see [`Backlog`]).
+pub async fn backlog(conn: &impl ConnectionTrait) -> Result<Backlog, StoreError> {
     let pending = delivery::Entity::find()
         .filter(delivery::Column::Status.eq(PENDING))
         .count(conn)
@@ -618,9 +617,13 @@ pub async fn backlog(conn: &impl ConnectionTrait) -> Result<(u64, i64), StoreErr
         .into_tuple()
         .one(conn)
         .await?;
-    let unqueued = match behind.flatten() {
-        Some(cursor) => Ord::max(outbox_head(conn).await? - cursor, 0),
-        None => 0,
-    };
-    Ok((pending, unqueued))
+    let head = outbox_head(conn).await?;
+    let unqueued = behind
+        .flatten()
+        .map_or(0, |cursor| Ord::max(head - cursor, 0));
+    Ok(Backlog {
+        pending,
+        unqueued,
+        head,
+    })
 }
