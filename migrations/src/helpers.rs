@@ -1,4 +1,5 @@
-//! Small builders the migrations share: a named foreign key and a named index.
+//! Small builders the migrations share: a named foreign key, a named index, and statements
+//! of plain SQL run in order.
 
 use sea_orm_migration::prelude::*;
 
@@ -43,4 +44,14 @@ pub async fn index_with(
         stmt.unique();
     }
     manager.create_index(stmt).await
+}
+
+/// Runs plain SQL statements in order (for what the schema builder cannot say: triggers,
+/// functions, partial indexes).
+pub async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let conn = manager.get_connection();
+    for sql in statements {
+        conn.execute_unprepared(sql).await?;
+    }
+    Ok(())
 }

@@ -17,6 +17,8 @@ mod m20261130_000009_contracts;
 mod m20261130_000010_reminders;
 mod m20261130_000011_retention;
 mod m20261201_000012_webhooks;
+mod m20261202_000013_account_changes;
+mod m20261202_000014_customer_region_order;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_reminders::Migration),
             Box::new(m20261130_000011_retention::Migration),
             Box::new(m20261201_000012_webhooks::Migration),
+            Box::new(m20261202_000013_account_changes::Migration),
+            Box::new(m20261202_000014_customer_region_order::Migration),
         ]
     }
 }

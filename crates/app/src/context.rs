@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use crm_store::{Database, DatabaseTransaction};
+use crm_store::{Database, WriteQueue, WriteTx};
 
+use crate::accounts::Accounts;
 use crate::auth::{Auth, AuthSettings};
 use crate::error::AppError;
 use crate::webhooks::{WebhookSettings, Webhooks};
@@ -21,6 +22,11 @@ pub struct Ctx {
     pub auth: Arc<Auth>,
     /// How webhooks are delivered.
     pub webhooks: Arc<Webhooks>,
+    /// The accounts requests are authenticated against, cached while changes are heard
+    /// ([`crate::accounts::watch`]).
+    pub accounts: Arc<Accounts>,
+    /// This process's writers' queue (SQLite).
+    pub writes: WriteQueue,
 }
 
 impl Ctx {
@@ -31,10 +37,12 @@ impl Ctx {
         auth: &AuthSettings,
     ) -> Result<Self, String> {
         Ok(Self {
+            writes: WriteQueue::for_database(&db),
             db,
             files,
             auth: Arc::new(Auth::new(auth)?),
             webhooks: Arc::new(Webhooks::default()),
+            accounts: Arc::new(Accounts::default()),
         })
     }
 
@@ -54,14 +62,15 @@ impl Ctx {
             .map_err(|e| AppError::Unavailable(e.to_string()))
     }
 
-    /// Begins a write transaction (on SQLite it takes the write lock at once).
-    pub async fn begin(&self) -> Result<DatabaseTransaction, AppError> {
-        Ok(crm_store::begin_write(&self.db).await?)
+    /// Begins a write transaction (on SQLite after the writers queued before it, taking the
+    /// write lock at once).
+    pub async fn begin(&self) -> Result<WriteTx, AppError> {
+        Ok(crm_store::begin_queued(&self.db, &self.writes).await?)
     }
 }
 
 /// Commits a transaction.
-pub async fn commit(tx: DatabaseTransaction) -> Result<(), AppError> {
+pub async fn commit(tx: WriteTx) -> Result<(), AppError> {
     tx.commit().await.map_err(crm_store::StoreError::from)?;
     Ok(())
 }

@@ -9,7 +9,7 @@
 use chrono::Utc;
 use crm_domain::access::Caller;
 use crm_domain::audit::{AuditAction, EntityType};
-use crm_store::{DatabaseTransaction, audit, outbox};
+use crm_store::{ConnectionTrait, WriteTx, audit, outbox};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -97,13 +97,13 @@ impl Journal {
     }
 
     /// Writes the entries and events in `tx` on behalf of `caller`, then commits.
-    pub async fn commit(self, tx: DatabaseTransaction, caller: &Caller) -> Result<(), AppError> {
+    pub async fn commit(self, tx: WriteTx, caller: &Caller) -> Result<(), AppError> {
         self.write(&tx, caller).await?;
         commit(tx).await
     }
 
     /// Writes the entries and events in `tx` without committing (for callers that batch).
-    pub async fn write(self, tx: &DatabaseTransaction, caller: &Caller) -> Result<(), AppError> {
+    pub async fn write(self, tx: &impl ConnectionTrait, caller: &Caller) -> Result<(), AppError> {
         let actor = actor(caller);
         let at = Utc::now();
         let rows = self

@@ -8,6 +8,7 @@
 //! (404) → this caller may make this change to it (403) → `If-Match` (428/412) → the input
 //! (400/413/415/422) → the rules (409/422).
 
+pub mod accounts;
 pub mod activities;
 pub mod api_keys;
 pub mod assignment_rules;

@@ -99,5 +99,7 @@ pub async fn change_password(
         AuditAction::Updated,
         &User::from(updated),
     )?;
-    journal.commit(tx, caller).await
+    journal.commit(tx, caller).await?;
+    ctx.accounts.forget(user.id);
+    Ok(())
 }

@@ -403,6 +403,7 @@ pub async fn update(
         journal.record(USER, after.id, action, Value::Object(diff), &after)?;
     }
     journal.commit(tx, caller).await?;
+    ctx.accounts.forget(after.id);
     tracing::info!(user_id = %after.id, sessions_ended = revoke, "account changed");
     Ok(after)
 }

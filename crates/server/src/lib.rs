@@ -94,12 +94,17 @@ pub struct ServeOptions {
 
 /// Starts serving `state` on `listener`. The returned server runs until stopped; with
 /// `handle_signals`, SIGTERM and Ctrl-C both stop it gracefully: it stops accepting, lets
-/// in-flight requests finish within the shutdown timeout, then exits.
+/// in-flight requests finish within the shutdown timeout, then exits. It also starts
+/// listening for account changes, which lets authentication cache the accounts it reads.
 pub fn serve(
     listener: TcpListener,
     state: AppState,
     options: &ServeOptions,
 ) -> std::io::Result<Server> {
+    tokio::spawn(crm_app::accounts::watch(
+        state.ctx.db.clone(),
+        state.ctx.accounts.clone(),
+    ));
     let mut server = HttpServer::new(move || build_app(state.clone()))
         .disable_signals()
         .shutdown_timeout(options.shutdown_timeout.as_secs())

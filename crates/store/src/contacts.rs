@@ -26,6 +26,33 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
+/// What a customer's profile shows of a contact (read beside the customer:
+/// [`crate::customers::Detailed`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Summary {
+    pub id: Uuid,
+    pub name: String,
+    pub title: String,
+    pub mobile: String,
+    pub email: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub is_primary: bool,
+}
+
+impl From<Model> for Summary {
+    fn from(m: Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            title: m.title,
+            mobile: m.mobile,
+            email: m.email,
+            birthday: m.birthday,
+            is_primary: m.is_primary,
+        }
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}
 
 /// The contacts of these customers, in one query, primary first then oldest first.

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::access::Visibility;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{Condition, QueryOrder, QuerySelect};
+use sea_orm::{Condition, FromQueryResult, QueryOrder, QuerySelect, QueryTrait};
 
 use crate::StoreError;
 
@@ -125,6 +125,96 @@ pub async fn find_visible(
         .filter(visible(visibility))
         .one(conn)
         .await?)
+}
+
+/// A customer with its contacts and the names of its tags, read in one statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detailed {
+    /// The customer.
+    pub customer: Model,
+    /// Its contacts, the primary one first, then in the order they were added.
+    pub contacts: Vec<crate::contacts::Summary>,
+    /// Its tags' names, by name.
+    pub tags: Vec<String>,
+}
+
+/// `customers.id`'s contacts (the primary first, then by id) and tag names (by name) as two
+/// JSON arrays: columns of the customer query, so that a customer and its children come in
+/// one statement.
+fn children(backend: sea_orm::DbBackend) -> [(Expr, &'static str); 2] {
+    let (contacts, tags) = match backend {
+        sea_orm::DbBackend::Postgres => (
+            "(SELECT json_agg(json_build_object('id', k.id, 'name', k.name, 'title', k.title, \
+             'mobile', k.mobile, 'email', k.email, 'birthday', k.birthday, \
+             'is_primary', k.is_primary) ORDER BY k.is_primary DESC, k.id)::text \
+             FROM contacts k WHERE k.customer_id = customers.id)",
+            "(SELECT json_agg(t.name ORDER BY t.name)::text FROM customer_tags x \
+             JOIN tags t ON t.id = x.tag_id WHERE x.customer_id = customers.id)",
+        ),
+        // Ids are 16-byte blobs and flags integers on SQLite: written out as a UUID's text
+        // and as JSON booleans.
+        _ => (
+            "(SELECT json_group_array(json_object('id', lower(substr(hex(k.id), 1, 8) || '-' || \
+             substr(hex(k.id), 9, 4) || '-' || substr(hex(k.id), 13, 4) || '-' || \
+             substr(hex(k.id), 17, 4) || '-' || substr(hex(k.id), 21)), 'name', k.name, \
+             'title', k.title, 'mobile', k.mobile, 'email', k.email, 'birthday', k.birthday, \
+             'is_primary', json(CASE WHEN k.is_primary THEN 'true' ELSE 'false' END)) \
+             ORDER BY k.is_primary DESC, k.id) FROM contacts k WHERE k.customer_id = customers.id)",
+            "(SELECT json_group_array(t.name ORDER BY t.name) FROM customer_tags x \
+             JOIN tags t ON t.id = x.tag_id WHERE x.customer_id = customers.id)",
+        ),
+    };
+    [
+        (Expr::cust(contacts), "contacts_json"),
+        (Expr::cust(tags), "tags_json"),
+    ]
+}
+
+/// A JSON array column of `row` (NULL when there is nothing to aggregate).
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &sea_orm::QueryResult,
+    column: &str,
+) -> Result<Vec<T>, StoreError> {
+    let text: Option<String> = row.try_get("", column)?;
+    match text.as_deref() {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| DbErr::Type(format!("{column} of a customer: {e}")).into()),
+    }
+}
+
+/// Runs a customer query with each row's contacts and tags beside it.
+async fn detailed(
+    conn: &impl ConnectionTrait,
+    mut query: Select<Entity>,
+) -> Result<Vec<Detailed>, StoreError> {
+    let backend = conn.get_database_backend();
+    for (expr, name) in children(backend) {
+        query = query.column_as(expr, name);
+    }
+    let rows = conn.query_all_raw(query.build(backend)).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Detailed {
+                customer: Model::from_query_result(row, "")?,
+                contacts: json_column(row, "contacts_json")?,
+                tags: json_column(row, "tags_json")?,
+            })
+        })
+        .collect()
+}
+
+/// The customer with this id, with its contacts and tags, if the caller can see it.
+pub async fn find_visible_detailed(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    visibility: Visibility,
+) -> Result<Option<Detailed>, StoreError> {
+    Ok(
+        detailed(conn, Entity::find_by_id(id).filter(visible(visibility)))
+            .await?
+            .pop(),
+    )
 }
 
 /// The live (not archived) customer with this USCC.
@@ -339,7 +429,8 @@ pub fn filter_condition(filter: &CustomerFilter) -> Condition {
     cond
 }
 
-/// A page of the customers the caller can see, in `sort` order, after `after`.
+/// A page of the customers the caller can see, with their contacts and tags, in `sort`
+/// order, after `after`.
 pub async fn list(
     conn: &impl ConnectionTrait,
     visibility: Visibility,
@@ -348,7 +439,7 @@ pub async fn list(
     descending: bool,
     after: Option<(CursorValue, Uuid)>,
     limit: u64,
-) -> Result<Vec<Model>, StoreError> {
+) -> Result<Vec<Detailed>, StoreError> {
     let column = match sort {
         SortKey::Name => Column::Name,
         SortKey::CreatedAt => Column::CreatedAt,
@@ -386,12 +477,14 @@ pub async fn list(
     } else {
         sea_orm::Order::Asc
     };
-    Ok(query
-        .order_by(column, order.clone())
-        .order_by(Column::Id, order)
-        .limit(limit)
-        .all(conn)
-        .await?)
+    detailed(
+        conn,
+        query
+            .order_by(column, order.clone())
+            .order_by(Column::Id, order)
+            .limit(limit),
+    )
+    .await
 }
 
 /// Every customer the caller can see, in id order, in pages (for exports).

@@ -2,6 +2,7 @@
 //! running the migrations, and (in later modules) the entities and queries. Every query
 //! function takes `&impl ConnectionTrait` so that it composes inside a transaction.
 
+pub mod accounts;
 pub mod activities;
 pub mod api_keys;
 pub mod assignment_rules;
@@ -28,6 +29,9 @@ pub mod users;
 pub mod webhooks;
 pub mod work_orders;
 
-pub use db::{Database, PoolStatus, begin_write, connect, migrate_down, migrate_up, pool_status};
+pub use db::{
+    Database, PoolStatus, WriteQueue, WriteTx, begin_queued, begin_write, connect, migrate_down,
+    migrate_up, pool_status,
+};
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend};

@@ -6,6 +6,7 @@ use crm_domain::access::Role;
 use crm_tests::{JWT_SECRET, PASSWORD, TestApp, json, problem};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 async fn me_status(app: &TestApp, token: &str) -> u16 {
@@ -487,4 +488,118 @@ async fn repeated_failures_are_throttled_per_account_and_reset() {
         .await;
     }
     app.login(&username, PASSWORD).await;
+}
+
+/// `GET /customers` with `token` on `app`: its status.
+async fn list_status(app: &TestApp, token: &str) -> u16 {
+    app.as_user(Method::GET, "/api/v1/customers", token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Sends `token` to `app` until the account check has cached the account (the cache turns on
+/// once the copy hears account changes from the database).
+async fn until_cached(app: &TestApp, token: &str, id: uuid::Uuid) {
+    for _ in 0..100 {
+        assert_eq!(list_status(app, token).await, 200);
+        if app.ctx.accounts.holds(id) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the account was never cached");
+}
+
+/// Sends `token` to `app` until it is refused; panics when it still counts after a second.
+async fn until_refused(app: &TestApp, token: &str) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(1) {
+        match list_status(app, token).await {
+            401 => return,
+            200 => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    panic!("the token still counts a second after its account changed");
+}
+
+#[tokio::test]
+async fn a_deactivation_on_one_copy_ends_the_tokens_on_the_others() {
+    let app = TestApp::spawn().await;
+    let twin = app.spawn_twin().await;
+    let admin = app.user(Role::Admin).await;
+    let rep = app.user(Role::Sales).await;
+    until_cached(&twin, &rep.token, rep.id).await;
+    let response = app
+        .as_user(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", rep.id),
+            &admin.token,
+        )
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(response, 200).await["active"], false);
+    // This copy made the change: refused with the very next request.
+    assert_eq!(list_status(&app, &rep.token).await, 401);
+    // The other heard it from the database.
+    until_refused(&twin, &rep.token).await;
+}
+
+#[tokio::test]
+async fn an_account_changed_in_sql_is_checked_again_at_once() {
+    let app = TestApp::spawn().await;
+    let rep = app.user(Role::Sales).await;
+    let admin = app.user(Role::Admin).await;
+    until_cached(&app, &rep.token, rep.id).await;
+    until_cached(&app, &admin.token, admin.id).await;
+    // An operator bumps the rep's token version and demotes the admin by hand.
+    let bump = format!(
+        "UPDATE users SET token_version = token_version + 1 WHERE username = '{}'",
+        rep.username
+    );
+    let demote = format!(
+        "UPDATE users SET role = 'sales' WHERE username = '{}'",
+        admin.username
+    );
+    app.test_db.db.execute_unprepared(&bump).await.unwrap();
+    app.test_db.db.execute_unprepared(&demote).await.unwrap();
+    until_refused(&app, &rep.token).await;
+    // The admin's token still counts, with the role the account has now: the users list
+    // is for admins.
+    let started = std::time::Instant::now();
+    loop {
+        let status = app
+            .as_user(Method::GET, "/api/v1/users", &admin.token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 403 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "the old role still counts a second after it changed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // A change that does not touch authentication leaves the cache alone.
+    until_cached(&app, &admin.token, admin.id).await;
+    app.test_db
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE users SET display_name = 'Renamed' WHERE username = '{}'",
+            admin.username
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.ctx.accounts.holds(admin.id));
 }

@@ -69,6 +69,17 @@ async fn creates_a_full_profile() {
     )
     .await;
     assert_eq!(fetched, body);
+    // A list reads the customer with its contacts and tags in the same statement; it shows
+    // exactly what the profile shows.
+    let listed = json(
+        app.as_user(Method::GET, "/api/v1/customers", &sales.token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(listed["items"][0], body);
 }
 
 #[tokio::test]

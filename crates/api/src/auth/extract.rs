@@ -11,15 +11,15 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::Utc;
 use crm_app::AppError;
-use crm_domain::access::{Caller, Role, Scope};
+use crm_domain::access::{Caller, Scope};
 
 use crate::AppState;
 use crate::auth::sha256_hex;
 use crate::error::ApiError;
 
-/// The authenticated caller of a request: a person (loaded fresh from the database on
-/// every request, so that a deactivation, role change or password change takes effect at
-/// once) or an integrator's live API key with its scopes.
+/// The authenticated caller of a request: a person (their account as it is now, so that a
+/// deactivation, role change or password change takes effect at once: see
+/// [`crm_app::accounts`]) or an integrator's live API key with its scopes.
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Caller);
 
@@ -64,15 +64,19 @@ fn api_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 
 async fn authenticate_person(state: &AppState, token: &str) -> Result<Caller, AppError> {
     let claims = state.ctx.auth.verify_access(token)?;
-    let user = crm_store::users::find(&state.ctx.db, claims.sub)
+    let account = state
+        .ctx
+        .accounts
+        .get(&state.ctx.db, claims.sub)
         .await?
-        .filter(|u| u.active && u.token_version == claims.ver)
+        .filter(|a| a.active && a.token_version == claims.ver)
         .ok_or(AppError::Unauthenticated(
             "The access token has been revoked.",
         ))?;
-    let role =
-        Role::parse(&user.role).ok_or_else(|| AppError::internal("stored role is unknown"))?;
-    Ok(Caller::Person { id: user.id, role })
+    Ok(Caller::Person {
+        id: claims.sub,
+        role: account.role,
+    })
 }
 
 async fn authenticate_integrator(state: &AppState, key: &str) -> Result<Caller, AppError> {

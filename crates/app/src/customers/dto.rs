@@ -37,6 +37,12 @@ pub struct Contact {
 
 impl From<contacts::Model> for Contact {
     fn from(m: contacts::Model) -> Self {
+        Self::from(contacts::Summary::from(m))
+    }
+}
+
+impl From<contacts::Summary> for Contact {
+    fn from(m: contacts::Summary) -> Self {
         Self {
             id: m.id,
             name: m.name,

@@ -57,30 +57,37 @@ pub(crate) async fn with_children(
     rows: Vec<customers::Model>,
 ) -> Result<Vec<Customer>, AppError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut contacts_by: HashMap<Uuid, Vec<Contact>> = HashMap::new();
+    let mut contacts_by: HashMap<Uuid, Vec<contacts::Summary>> = HashMap::new();
     for c in contacts::for_customers(conn, &ids).await? {
         contacts_by
             .entry(c.customer_id)
             .or_default()
-            .push(Contact::from(c));
+            .push(contacts::Summary::from(c));
     }
     let mut tags_by: HashMap<Uuid, Vec<String>> = HashMap::new();
     for (customer_id, name) in tags::names_for_customers(conn, &ids).await? {
         tags_by.entry(customer_id).or_default().push(name);
     }
+    Ok(built(
+        rows.into_iter()
+            .map(|customer| customers::Detailed {
+                contacts: contacts_by.remove(&customer.id).unwrap_or_default(),
+                tags: tags_by.remove(&customer.id).unwrap_or_default(),
+                customer,
+            })
+            .collect(),
+    ))
+}
+
+/// The responses for customers read with their children.
+pub(crate) fn built(rows: Vec<customers::Detailed>) -> Vec<Customer> {
     let today = today();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            let id = r.id;
-            Customer::build(
-                r,
-                contacts_by.remove(&id).unwrap_or_default(),
-                tags_by.remove(&id).unwrap_or_default(),
-                today,
-            )
+            let contacts = r.contacts.into_iter().map(Contact::from).collect();
+            Customer::build(r.customer, contacts, r.tags, today)
         })
-        .collect())
+        .collect()
 }
 
 /// One customer with its children.
@@ -231,7 +238,7 @@ pub async fn list(
     )
     .await?;
     let next = query::next_cursor(&rows, &plan);
-    let items = with_children(&ctx.db, rows).await?;
+    let items = built(rows);
     Ok(CustomerList {
         items,
         next_cursor: next,
@@ -547,8 +554,12 @@ pub async fn create_batch(
 /// One customer with its contacts and tags.
 pub async fn get(ctx: &Ctx, caller: &Caller, id: Uuid) -> Result<Customer, AppError> {
     require(caller, Action::ReadCustomers)?;
-    let row = visible(&ctx.db, caller, id).await?;
-    one(&ctx.db, row).await
+    let row = customers::find_visible_detailed(&ctx.db, id, caller.visibility())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    built(vec![row])
+        .pop()
+        .ok_or_else(|| AppError::internal("customer vanished"))
 }
 
 /// Changes a customer (JSON merge patch). Needs `If-Match` with the current version.

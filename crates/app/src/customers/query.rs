@@ -232,11 +232,11 @@ impl CustomerQuery {
 }
 
 /// The cursor after `rows`, when the page was full.
-pub fn next_cursor(rows: &[customers::Model], plan: &Plan) -> Option<String> {
+pub fn next_cursor(rows: &[customers::Detailed], plan: &Plan) -> Option<String> {
     if u64::try_from(rows.len()).unwrap_or(0) < plan.limit {
         return None;
     }
-    let last = rows.last()?;
+    let last = &rows.last()?.customer;
     let v = match plan.sort {
         SortKey::Name => last.name.clone(),
         SortKey::CreatedAt => last
