@@ -12,7 +12,9 @@
 #                        (default postgres://postgres@127.0.0.1:5432/postgres)
 #   CRM_LOAD_CONNECTIONS connection counts (default "1 16 64")
 #   CRM_LOAD_SCENARIOS   scenarios to run (default: all, in the order below)
-#   CRM_LOAD_PORT, CRM_LOAD_FLOOR_PORT  ports (default 18098, 18099)
+#   CRM_LOAD_PORT, CRM_LOAD_FLOOR_PORT, CRM_LOAD_TWIN_PORT  ports (default 18098, 18099, 18097)
+# On PostgreSQL it also runs two copies of the server on the one database, each driven by its
+# own wrk with half of the most connections at once, and reports their sum beside one copy.
 # Prints a Markdown table per database and appends every result as a JSON line to
 # bench/results/<db>-<UTC date>.jsonl.
 set -euo pipefail
@@ -26,6 +28,7 @@ FLOOR_BIN=${FLOOR_BIN:-target/release/crm-floor}
 PG_URL=${CRM_LOAD_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PORT=${CRM_LOAD_PORT:-18098}
 FLOOR_PORT=${CRM_LOAD_FLOOR_PORT:-18099}
+TWIN_PORT=${CRM_LOAD_TWIN_PORT:-18097}
 CONNECTIONS=${CRM_LOAD_CONNECTIONS:-1 16 64}
 SCENARIOS=${CRM_LOAD_SCENARIOS:-get_customer list_customers create_customer patch_customer import_leads deal_transition forecast work_orders login}
 PASSWORD="Load-pass-$$-crm"
@@ -145,6 +148,38 @@ drive() {
   done
 }
 
+# Two copies on one database: a second server (without a worker: the first runs the jobs)
+# beside the running one, a wrk on each with half of the most connections, at once. Appends
+# one result, server "crm x2": the summed throughput, the worse of the two p50, p99 and max.
+two_copies() {
+  local base=$1 twin_url="http://127.0.0.1:$TWIN_PORT" twin half c
+  c=${CONNECTIONS##* }
+  half=$((c / 2))
+  [ "$half" -ge 1 ] || return 0
+  CRM_BIND="127.0.0.1:$TWIN_PORT" CRM_RUN_WORKER=false \
+    start_and_time "$WORK/twin.log" "$twin_url" "$CRM_BIN" serve || return 1
+  twin=$STARTED
+  settle
+  prepare get_customer
+  RUN_NO=$((RUN_NO + 1))
+  local out=()
+  for url in "$base" "$twin_url"; do
+    LOAD_SCENARIO=get_customer LOAD_CONNECTIONS=$half LOAD_THREADS=1 LOAD_RUN=$RUN_NO \
+      wrk -t1 -c"$half" -d"${DURATION}s" --timeout 10s -s bench/wrk/get_customer.lua "$url" \
+      >"$WORK/copy-$TWIN_PORT-${#out[@]}.out" 2>&1 &
+    out+=("$!")
+  done
+  wait "${out[@]}"
+  cat "$WORK"/copy-"$TWIN_PORT"-*.out | grep '^{"scenario"' |
+    jq -sc --arg db "$DB" --argjson c "$c" '{db: $db, server: "crm x2", scenario: "get_customer",
+      connections: $c, requests: (map(.requests) | add), seconds: (map(.seconds) | max),
+      rps: (map(.rps) | add), p50_ms: (map(.p50_ms) | max), p99_ms: (map(.p99_ms) | max),
+      max_ms: (map(.max_ms) | max), errors: (map(.errors) | add)}' |
+    tee -a "$RESULTS" >>"$WORK/results.jsonl"
+  echo "  crm x2 get_customer c=$c: $(tail -1 "$WORK/results.jsonl" | jq -r '"\(.rps) req/s, p99 \(.p99_ms) ms, errors \(.errors)"')"
+  stop "$twin"
+}
+
 # A query on the benchmark database, one row per line, fields separated by spaces.
 sql() {
   if [ "$DB" = sqlite ]; then
@@ -195,12 +230,15 @@ run_db() {
   sql "SELECT status, probability, count(*) FROM opportunities GROUP BY status, probability ORDER BY status, probability" |
     awk '{printf "%s%s at %s: %s", (NR > 1 ? ", " : "deals: "), $1, $2, $3} END {print ""}'
 
-  # Cold start to the first 200 from /readyz, then idle memory after a settle.
+  # Cold start to the first 200 from /readyz, then idle memory once the start's work is done.
   local cold pid idle peak
   start_and_time "$WORK/serve.log" "$crm_url" "$CRM_BIN" serve || exit 1
   cold=$COLD
   pid=$STARTED
-  sleep 5
+  # Idle: once the jobs a start runs (re-tiering, reminders, the SLA sweep) have finished.
+  SERVER_PID=$pid
+  sleep 2
+  settle
   idle=$(kib VmRSS "$pid")
   echo "cold start ${cold} ms, idle RSS ${idle} KiB"
 
@@ -218,6 +256,9 @@ run_db() {
     drive "$crm_url" "$scenario" crm
   done
   peak=$(kib VmHWM "$pid")
+  if [ "$DB" = postgres ] && [[ " $SCENARIOS " == *" get_customer "* ]]; then
+    two_copies "$crm_url"
+  fi
   stop "$pid"
 
   # The floor, on the same data, with the same request scripts (no prefix, no token).
@@ -267,6 +308,12 @@ imports = [r for r in runs if r["scenario"] == "import_leads" and r["connections
 for r in imports:
     print(f"- lead import, 1,000 rows per request at 1 connection: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
 errors = sum(r["errors"] for r in runs)
+for twin in (r for r in runs if r["server"] == "crm x2"):
+    one = next((r for r in runs if r["server"] == "crm" and r["scenario"] == twin["scenario"]
+                and r["connections"] == twin["connections"]), None)
+    if one and one["rps"] > 0:
+        print(f"- two copies on one database, {twin['connections']} connections split between them: "
+              f"{twin['rps']:,.1f} req/s against {one['rps']:,.1f} for one copy ({twin['rps'] / one['rps']:.2f}x)")
 print(f"- errors over every run: {errors}")
 floor = {(r["scenario"], r["connections"]): r for r in runs if r["server"] == "floor"}
 if floor:

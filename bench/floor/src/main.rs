@@ -8,7 +8,8 @@
 //!   answers the JSON of `GET /api/v1/customers` with the same filters: live customers
 //!   carrying the tag, ordered by `updated_at` then id, both descending (the list's default
 //!   order), with their contacts and tags and the same `next_cursor` — in two queries (the
-//!   tag's id, then the page with its children).
+//!   tag's id, then the page with each customer's contacts and tags as JSON columns, the
+//!   shape the API's list query has).
 //!
 //! Usage: `crm-floor [BIND] [DATABASE_URL]`, or `FLOOR_BIND` (default `127.0.0.1:18190`) and
 //! `FLOOR_DATABASE_URL` (`sqlite://…` or `postgres://…`).
@@ -36,7 +37,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const POOL_SIZE: u32 = 10;
 
 /// A contact, as the API answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Contact {
     id: Uuid,
     name: String,
@@ -130,6 +131,20 @@ const CUSTOMER_COLUMNS: &str = "c.id, c.name, c.uscc, c.industry_code, c.custome
 const CONTACT_COLUMNS: &str =
     "k.id, k.name, k.title, k.mobile, k.email, k.birthday, k.is_primary";
 
+/// The customer's contacts as a JSON array, the primary first, then by id: PostgreSQL.
+const PG_CONTACTS: &str = "(SELECT json_agg(json_build_object('id', k.id, 'name', k.name, \
+     'title', k.title, 'mobile', k.mobile, 'email', k.email, 'birthday', k.birthday, \
+     'is_primary', k.is_primary) ORDER BY k.is_primary DESC, k.id)::text \
+     FROM contacts k WHERE k.customer_id = c.id)";
+
+/// The same for SQLite (ids are 16-byte blobs, flags integers).
+const SQLITE_CONTACTS: &str = "(SELECT json_group_array(json_object('id', \
+     lower(substr(hex(k.id), 1, 8) || '-' || substr(hex(k.id), 9, 4) || '-' || \
+     substr(hex(k.id), 13, 4) || '-' || substr(hex(k.id), 17, 4) || '-' || substr(hex(k.id), 21)), \
+     'name', k.name, 'title', k.title, 'mobile', k.mobile, 'email', k.email, \
+     'birthday', k.birthday, 'is_primary', json(CASE WHEN k.is_primary THEN 'true' ELSE 'false' END)) \
+     ORDER BY k.is_primary DESC, k.id) FROM contacts k WHERE k.customer_id = c.id)";
+
 /// The customer's tag names as a JSON array, by name (column 37): PostgreSQL.
 const PG_TAGS: &str = "(SELECT json_agg(t.name ORDER BY t.name)::text FROM customer_tags x \
      JOIN tags t ON t.id = x.tag_id WHERE x.customer_id = c.id)";
@@ -152,9 +167,17 @@ fn years_between(since: NaiveDate, today: NaiveDate) -> u32 {
 }
 
 /// Builds customers from rows of customer columns, contact columns and the tags, one row per
-/// contact (a customer's rows adjacent, contacts in their order).
+/// contact (a customer's rows adjacent, contacts in their order); or, with `json`, from rows
+/// of customer columns, the contacts as a JSON array (30) and the tags (31), one row per
+/// customer.
 macro_rules! customers_from_rows {
-    ($rows:expr) => {{
+    ($rows:expr) => {
+        customers_from_rows!($rows, 37_usize, false)
+    };
+    ($rows:expr, json) => {
+        customers_from_rows!($rows, 31_usize, true)
+    };
+    ($rows:expr, $tags_col:expr, $json:expr) => {{
         let today = Utc::now().date_naive();
         let mut out: Vec<Customer> = Vec::new();
         for row in $rows.iter() {
@@ -163,7 +186,15 @@ macro_rules! customers_from_rows {
                 let annual_budget: Option<i64> = row.try_get(5_usize)?;
                 let cooperation_since: Option<NaiveDate> = row.try_get(13_usize)?;
                 let archived_at: Option<DateTime<Utc>> = row.try_get(20_usize)?;
-                let tags: Option<String> = row.try_get(37_usize)?;
+                let tags: Option<String> = row.try_get($tags_col)?;
+                let contacts: Vec<Contact> = if $json {
+                    let text: Option<String> = row.try_get(30_usize)?;
+                    text.as_deref()
+                        .and_then(|t| serde_json::from_str(t).ok())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
                 out.push(Customer {
                     id,
                     name: row.try_get(1_usize)?,
@@ -186,7 +217,7 @@ macro_rules! customers_from_rows {
                     tier_score: row.try_get(17_usize)?,
                     tier_pinned: row.try_get(18_usize)?,
                     tier_reason: row.try_get(19_usize)?,
-                    contacts: Vec::new(),
+                    contacts,
                     tags: tags
                         .as_deref()
                         .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
@@ -204,7 +235,7 @@ macro_rules! customers_from_rows {
                     version: row.try_get(29_usize)?,
                 });
             }
-            let contact_id: Option<Uuid> = row.try_get(30_usize)?;
+            let contact_id: Option<Uuid> = if $json { None } else { row.try_get(30_usize)? };
             if let (Some(contact_id), Some(customer)) = (contact_id, out.last_mut()) {
                 customer.contacts.push(Contact {
                     id: contact_id,
@@ -232,10 +263,10 @@ fn get_sql(tags: &str, p: &str) -> String {
 }
 
 /// The list's page with its children: the API's list query (live customers, the filters,
-/// `updated_at` then id descending, the limit) as a CTE, joined to the contacts.
-/// Placeholders: 1 the tag id (when `with_tag`), then the other filters in order, then the
-/// limit.
-fn list_sql(tags: &str, p: &str, with_tag: bool, filters: &[&str]) -> String {
+/// `updated_at` then id descending, the limit), each customer's contacts and tags beside it
+/// as JSON arrays, in one statement. Placeholders: 1 the tag id (when `with_tag`), then the
+/// other filters in order, then the limit.
+fn list_sql(contacts: &str, tags: &str, p: &str, with_tag: bool, filters: &[&str]) -> String {
     let mut conditions = vec!["c.archived_at IS NULL".to_owned()];
     let mut n = 0;
     if with_tag {
@@ -251,11 +282,8 @@ fn list_sql(tags: &str, p: &str, with_tag: bool, filters: &[&str]) -> String {
     }
     n += 1;
     format!(
-        "WITH page AS (SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {} \
-         ORDER BY c.updated_at DESC, c.id DESC LIMIT {p}{n}) \
-         SELECT {CUSTOMER_COLUMNS}, {CONTACT_COLUMNS}, {tags} \
-         FROM page c LEFT JOIN contacts k ON k.customer_id = c.id \
-         ORDER BY c.updated_at DESC, c.id DESC, k.is_primary DESC, k.id",
+        "SELECT {CUSTOMER_COLUMNS}, {contacts}, {tags} FROM customers c WHERE {} \
+         ORDER BY c.updated_at DESC, c.id DESC LIMIT {p}{n}",
         conditions.join(" AND ")
     )
 }
@@ -328,7 +356,7 @@ impl Db {
         let columns: Vec<&str> = filters.iter().map(|(c, _)| *c).collect();
         match self {
             Db::Postgres(pool, _) => {
-                let sql = list_sql(PG_TAGS, "$", tag.is_some(), &columns);
+                let sql = list_sql(PG_CONTACTS, PG_TAGS, "$", tag.is_some(), &columns);
                 let mut query = sqlx::query::<sqlx::Postgres>(AssertSqlSafe(sql));
                 if let Some(tag) = tag {
                     query = query.bind(tag);
@@ -337,10 +365,10 @@ impl Db {
                     query = query.bind(value.as_str());
                 }
                 let rows = query.bind(limit).fetch_all(pool).await?;
-                Ok(customers_from_rows!(rows))
+                Ok(customers_from_rows!(rows, json))
             }
             Db::Sqlite(pool, _) => {
-                let sql = list_sql(SQLITE_TAGS, "?", tag.is_some(), &columns);
+                let sql = list_sql(SQLITE_CONTACTS, SQLITE_TAGS, "?", tag.is_some(), &columns);
                 let mut query = sqlx::query::<sqlx::Sqlite>(AssertSqlSafe(sql));
                 if let Some(tag) = tag {
                     query = query.bind(tag);
@@ -349,7 +377,7 @@ impl Db {
                     query = query.bind(value.as_str());
                 }
                 let rows = query.bind(limit).fetch_all(pool).await?;
-                Ok(customers_from_rows!(rows))
+                Ok(customers_from_rows!(rows, json))
             }
         }
     }
@@ -421,7 +449,7 @@ async fn connect(url: &str) -> Result<Db, sqlx::Error> {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("mmap_size", "268435456")
-            .pragma("cache_size", "-32768")
+            .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_SIZE)
