@@ -148,17 +148,21 @@ drive() {
   done
 }
 
-# Two copies on one database: a second server (without a worker: the first runs the jobs)
-# beside the running one, a wrk on each with half of the most connections, at once. Appends
-# one result, server "crm x2": the summed throughput, the worse of the two p50, p99 and max.
+# Two copies on one database ($1 the first copy's URL, $2 its PID): a second server (without
+# a worker: the first runs the jobs) beside the running one, a wrk on each with half of the
+# most connections, at once. Appends one result, server "crm x2": the summed throughput, the
+# worse of the two p50, p99 and max.
 two_copies() {
-  local base=$1 twin_url="http://127.0.0.1:$TWIN_PORT" twin half c
-  c=${CONNECTIONS##* }
+  local base=$1 main_pid=$2 twin_url="http://127.0.0.1:$TWIN_PORT" twin half c=0 n lines
+  for n in $CONNECTIONS; do if [ "$n" -gt "$c" ]; then c=$n; fi; done
   half=$((c / 2))
   [ "$half" -ge 1 ] || return 0
   CRM_BIND="127.0.0.1:$TWIN_PORT" CRM_RUN_WORKER=false \
     start_and_time "$WORK/twin.log" "$twin_url" "$CRM_BIN" serve || return 1
   twin=$STARTED
+  SERVER_PID=$twin
+  settle
+  SERVER_PID=$main_pid
   settle
   prepare get_customer
   RUN_NO=$((RUN_NO + 1))
@@ -170,7 +174,13 @@ two_copies() {
     out+=("$!")
   done
   wait "${out[@]}"
-  cat "$WORK"/copy-"$TWIN_PORT"-*.out | grep '^{"scenario"' |
+  lines=$(cat "$WORK"/copy-"$TWIN_PORT"-*.out | grep '^{"scenario"' || true)
+  if [ "$(printf '%s\n' "$lines" | grep -c '^{')" -ne 2 ]; then
+    echo "two copies: wrk did not report for both; see $WORK/copy-$TWIN_PORT-*.out" >&2
+    stop "$twin"
+    return 0
+  fi
+  printf '%s\n' "$lines" |
     jq -sc --arg db "$DB" --argjson c "$c" '{db: $db, server: "crm x2", scenario: "get_customer",
       connections: $c, requests: (map(.requests) | add), seconds: (map(.seconds) | max),
       rps: (map(.rps) | add), p50_ms: (map(.p50_ms) | max), p99_ms: (map(.p99_ms) | max),
@@ -257,7 +267,7 @@ run_db() {
   done
   peak=$(kib VmHWM "$pid")
   if [ "$DB" = postgres ] && [[ " $SCENARIOS " == *" get_customer "* ]]; then
-    two_copies "$crm_url"
+    two_copies "$crm_url" "$pid"
   fi
   stop "$pid"
 

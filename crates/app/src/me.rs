@@ -99,7 +99,6 @@ pub async fn change_password(
         AuditAction::Updated,
         &User::from(updated),
     )?;
-    journal.commit(tx, caller).await?;
-    ctx.accounts.forget(user.id);
-    Ok(())
+    let _forget = ctx.accounts.forget_later(user.id);
+    journal.commit(tx, caller).await
 }

@@ -402,8 +402,8 @@ pub async fn update(
     if !diff.is_empty() {
         journal.record(USER, after.id, action, Value::Object(diff), &after)?;
     }
+    let _forget = ctx.accounts.forget_later(after.id);
     journal.commit(tx, caller).await?;
-    ctx.accounts.forget(after.id);
     tracing::info!(user_id = %after.id, sessions_ended = revoke, "account changed");
     Ok(after)
 }

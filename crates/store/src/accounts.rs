@@ -57,13 +57,30 @@ pub async fn change_seq(conn: &impl ConnectionTrait) -> Result<i64, StoreError> 
     Ok(row.try_get::<i64>("", "seq")?)
 }
 
+/// The payload of a heartbeat on [`CHANNEL`].
+const HEARTBEAT: &str = "heartbeat";
+
 /// What a [`ChangeListener`] heard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountChange {
     /// This account changed.
     Account(Uuid),
+    /// A heartbeat: nothing changed, and the channel is heard.
+    Heartbeat,
     /// Something changed, but the message did not say what: treat every account as changed.
     Unknown,
+}
+
+/// Sends a heartbeat through [`CHANNEL`] (PostgreSQL), which proves to every listening copy
+/// that it still hears the channel.
+pub async fn heartbeat(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    conn.execute_raw(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), HEARTBEAT.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// A PostgreSQL connection of its own (outside the pool) listening on [`CHANNEL`].
@@ -91,6 +108,7 @@ impl ChangeListener {
         let received = self.0.try_recv().await.map_err(sqlx_error)?;
         Ok(received.map(|n| match Uuid::parse_str(n.payload()) {
             Ok(id) => AccountChange::Account(id),
+            Err(_) if n.payload() == HEARTBEAT => AccountChange::Heartbeat,
             Err(_) => AccountChange::Unknown,
         }))
     }
