@@ -603,3 +603,40 @@ async fn an_account_changed_in_sql_is_checked_again_at_once() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app.ctx.accounts.holds(admin.id));
 }
+
+#[tokio::test]
+async fn a_copy_that_loses_its_listening_connection_reads_accounts_until_it_listens_again() {
+    let app = TestApp::spawn().await;
+    let rep = app.user(Role::Sales).await;
+    until_cached(&app, &rep.token, rep.id).await;
+    let db = &app.test_db.db;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Cut the connection the copy listens on, then change the account at once: the
+        // notification goes nowhere, and the copy must not answer from its cache.
+        let cut = db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            )
+            .await
+            .unwrap();
+        assert_eq!(cut.rows_affected(), 1, "one listening connection");
+    }
+    let bump = format!(
+        "UPDATE users SET token_version = token_version + 1 WHERE username = '{}'",
+        rep.username
+    );
+    db.execute_unprepared(&bump).await.unwrap();
+    until_refused(&app, &rep.token).await;
+    // It listens again, and caches again.
+    let fresh = app.login(&rep.username, PASSWORD).await;
+    let token = fresh["access_token"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        assert_eq!(list_status(&app, &token).await, 200);
+        if app.ctx.accounts.holds(rep.id) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the copy never cached again");
+}
