@@ -103,6 +103,30 @@ enum MigrateAction {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc commits memory as it is used, so that what a burst (start-up, an import) freed
+/// goes back to the system when mimalloc purges it; in eagerly committed arenas (its default
+/// where the system overcommits) it stays resident. mimalloc reserves its first arena at the
+/// first allocation, before `main`, so the option is set by a constructor, as
+/// `MIMALLOC_ARENA_EAGER_COMMIT=0` in the environment would (which still overrides it).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod allocator_options {
+    /// `mi_option_arena_eager_commit` in mimalloc.h (the same in its versions 2 and 3).
+    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+    /// A default: `MIMALLOC_ARENA_EAGER_COMMIT` in the environment still decides. Allocates
+    /// nothing (an allocation here would reserve the arena this is about).
+    extern "C" fn commit_as_used() {
+        // SAFETY: writes one entry of mimalloc's option table, before any other thread exists.
+        unsafe { libmimalloc_sys::mi_option_set_default(ARENA_EAGER_COMMIT, 0) };
+    }
+
+    /// Run by the loader before `main`, before the Rust runtime's first allocation.
+    #[used]
+    #[unsafe(link_section = ".init_array")]
+    static COMMIT_AS_USED: extern "C" fn() = commit_as_used;
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi { output }) = &cli.command {
