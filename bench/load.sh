@@ -13,6 +13,10 @@
 #   CRM_LOAD_CONNECTIONS connection counts (default "1 16 64")
 #   CRM_LOAD_SCENARIOS   scenarios to run (default: all, in the order below)
 #   CRM_LOAD_PORT, CRM_LOAD_FLOOR_PORT, CRM_LOAD_TWIN_PORT  ports (default 18098, 18099, 18097)
+#   CRM_LOAD_KEEP=DIR    keep the loaded data and reuse it in the next run with the same number
+#                        of customers: SQLite in DIR/sqlite-<customers>.db, PostgreSQL in the
+#                        database crm_load_<customers>; the load's time is kept beside them.
+#                        Each run adds what its writes create (customers, leads, transitions).
 # On PostgreSQL it also runs two copies of the server on the one database, each driven by its
 # own wrk with half of the most connections at once, and reports their sum beside one copy.
 # Prints a Markdown table per database and appends every result as a JSON line to
@@ -193,7 +197,7 @@ two_copies() {
 # A query on the benchmark database, one row per line, fields separated by spaces.
 sql() {
   if [ "$DB" = sqlite ]; then
-    sqlite3 -separator ' ' "$WORK/crm.db" "$1"
+    sqlite3 -separator ' ' "$DB_FILE" "$1"
   else
     psql "$DB_URL" -AtF ' ' -c "$1"
   fi
@@ -226,17 +230,37 @@ run_db() {
   CLEANUP+=("rm -rf '$WORK'")
   RESULTS="bench/results/$DB-$(date -u +%Y%m%d-%H%M%S).jsonl"
   local crm_url="http://127.0.0.1:$PORT" floor_url="http://127.0.0.1:$FLOOR_PORT"
-  [ "$DB" = sqlite ] && DB_URL="sqlite://$WORK/crm.db?mode=rwc"
+  DB_FILE="$WORK/crm.db"
+  local loaded=""
+  if [ -n "${CRM_LOAD_KEEP:-}" ]; then
+    mkdir -p "$CRM_LOAD_KEEP"
+    DB_FILE="$CRM_LOAD_KEEP/sqlite-$CUSTOMERS.db"
+    loaded="$CRM_LOAD_KEEP/$DB-$CUSTOMERS.load-seconds"
+    # A load that did not finish left no time beside it: start that file again.
+    [ "$DB" = sqlite ] && [ ! -f "$loaded" ] && rm -f "$DB_FILE" "$DB_FILE-wal" "$DB_FILE-shm"
+  fi
+  [ "$DB" = sqlite ] && DB_URL="sqlite://$DB_FILE?mode=rwc"
+  # The admin's password is the first load's: a kept database keeps its accounts.
+  [ -n "$loaded" ] && [ -f "$loaded.password" ] && PASSWORD=$(cat "$loaded.password")
   export CRM_DATA_DIR="$WORK" CRM_DATABASE_URL="$DB_URL" CRM_ADMIN_PASSWORD="$PASSWORD" \
     CRM_LOG=warn CRM_BIND="127.0.0.1:$PORT" CRM_ACCESS_TOKEN_TTL=86400
   echo "== $DB: $CUSTOMERS customers, $DURATION s per run, connections $CONNECTIONS"
 
-  local t0 t1 orders=$((CUSTOMERS / 20))
+  local t0 t1 load_s orders=$((CUSTOMERS / 20))
   [ "$orders" -lt 40 ] && orders=40
-  t0=$(now_ns)
-  "$CRM_BIN" demo-data --customers "$CUSTOMERS" --work-orders "$orders" | grep -v password
-  t1=$(now_ns)
-  local load_s=$(((t1 - t0) / 1000000000))
+  if [ -n "$loaded" ] && [ -f "$loaded" ]; then
+    load_s=$(cat "$loaded")
+    echo "reusing the data loaded (in $load_s s) into $([ "$DB" = sqlite ] && echo "$DB_FILE" || echo "${DB_URL%%\?*}")"
+  else
+    t0=$(now_ns)
+    "$CRM_BIN" demo-data --customers "$CUSTOMERS" --work-orders "$orders" | grep -v password
+    t1=$(now_ns)
+    load_s=$(((t1 - t0) / 1000000000))
+    if [ -n "$loaded" ]; then
+      echo "$PASSWORD" >"$loaded.password"
+      echo "$load_s" >"$loaded"
+    fi
+  fi
   sql "SELECT status, probability, count(*) FROM opportunities GROUP BY status, probability ORDER BY status, probability" |
     awk '{printf "%s%s at %s: %s", (NR > 1 ? ", " : "deals: "), $1, $2, $3} END {print ""}'
 
@@ -275,7 +299,7 @@ run_db() {
   local floor_cold="" floor_idle=""
   if [ "$HAVE_FLOOR" = 1 ]; then
     local floor_db=$DB_URL
-    [ "$DB" = sqlite ] && floor_db="sqlite://$WORK/crm.db"
+    [ "$DB" = sqlite ] && floor_db="sqlite://$DB_FILE"
     FLOOR_BIND="127.0.0.1:$FLOOR_PORT" FLOOR_DATABASE_URL="$floor_db" \
       start_and_time "$WORK/floor.log" "$floor_url" "$FLOOR_BIN" || exit 1
     floor_cold=$COLD
@@ -344,9 +368,18 @@ if [ "$WHICH" = sqlite ] || [ "$WHICH" = both ]; then
   run_db sqlite ""
 fi
 if [ "$WHICH" = postgres ] || [ "$WHICH" = both ]; then
-  name="crm_load_$$"
-  psql "$PG_URL" -qc "CREATE DATABASE $name"
-  CLEANUP+=("psql '$PG_URL' -qc 'DROP DATABASE IF EXISTS $name WITH (FORCE)'")
+  if [ -n "${CRM_LOAD_KEEP:-}" ]; then
+    name="crm_load_$CUSTOMERS"
+    # A load that did not finish left no time beside it: start that database again.
+    if [ ! -f "$CRM_LOAD_KEEP/postgres-$CUSTOMERS.load-seconds" ]; then
+      psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)"
+      psql "$PG_URL" -qc "CREATE DATABASE $name"
+    fi
+  else
+    name="crm_load_$$"
+    psql "$PG_URL" -qc "CREATE DATABASE $name"
+    CLEANUP+=("psql '$PG_URL' -qc 'DROP DATABASE IF EXISTS $name WITH (FORCE)'")
+  fi
   # Loopback: no TLS between the server and its database (see docs/PERFORMANCE.md).
   run_db postgres "${PG_URL%/*}/$name?sslmode=disable"
 fi
