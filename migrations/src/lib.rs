@@ -19,6 +19,7 @@ mod m20261130_000011_retention;
 mod m20261201_000012_webhooks;
 mod m20261202_000013_account_changes;
 mod m20261202_000014_customer_region_order;
+mod m20261203_000015_work_order_load_times;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_webhooks::Migration),
             Box::new(m20261202_000013_account_changes::Migration),
             Box::new(m20261202_000014_customer_region_order::Migration),
+            Box::new(m20261203_000015_work_order_load_times::Migration),
         ]
     }
 }

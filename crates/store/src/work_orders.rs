@@ -464,13 +464,13 @@ pub struct Load {
 }
 
 /// The agents' loads: for each of `users`, the orders assigned to them that are being
-/// handled (assigned, in progress, resolved) and when they were last assigned one. Users
-/// who never had one are absent.
+/// handled (assigned, in progress, resolved) and when they were last assigned one (none for
+/// those never given one).
 pub async fn agent_loads(
     conn: &impl ConnectionTrait,
     users: &[Uuid],
 ) -> Result<Vec<Load>, StoreError> {
-    loads(conn, users, Column::AssigneeId, "assigned_at").await
+    loads(conn, users, Column::AssigneeId, Column::AssignedAt).await
 }
 
 /// The managers' escalation loads: for each of `users`, the open orders escalated to them
@@ -479,36 +479,43 @@ pub async fn escalation_loads(
     conn: &impl ConnectionTrait,
     users: &[Uuid],
 ) -> Result<Vec<Load>, StoreError> {
-    loads(conn, users, Column::EscalatedTo, "escalated_at").await
+    loads(conn, users, Column::EscalatedTo, Column::EscalatedAt).await
 }
 
 async fn loads(
     conn: &impl ConnectionTrait,
     users: &[Uuid],
     by: Column,
-    given_at: &str,
+    given_at: Column,
 ) -> Result<Vec<Load>, StoreError> {
     if users.is_empty() {
         return Ok(Vec::new());
     }
-    let counted: Vec<&str> = WorkOrderStatus::LOAD.iter().map(|s| s.as_str()).collect();
-    let in_list = counted
+    let counted = WorkOrderStatus::LOAD
         .iter()
-        .map(|s| format!("'{s}'"))
+        .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(Entity::find()
+    let (by, given_at) = (by.as_str(), given_at.as_str());
+    // Per person, two index searches: the open orders on (person, status), and the latest
+    // time on (person, time), which both databases read as one entry.
+    Ok(crate::users::Entity::find()
         .select_only()
-        .column_as(by, "user_id")
+        .column_as(crate::users::Column::Id, "user_id")
         .column_as(
             Expr::cust(format!(
-                "CAST(SUM(CASE WHEN status IN ({in_list}) THEN 1 ELSE 0 END) AS BIGINT)"
+                "CAST((SELECT COUNT(*) FROM work_orders w WHERE w.{by} = users.id \
+                 AND w.status IN ({counted})) AS BIGINT)"
             )),
             "open",
         )
-        .column_as(Expr::cust(format!("MAX({given_at})")), "last_given")
-        .filter(by.is_in(users.iter().copied()))
-        .group_by(by)
+        .column_as(
+            Expr::cust(format!(
+                "(SELECT MAX(w.{given_at}) FROM work_orders w WHERE w.{by} = users.id)"
+            )),
+            "last_given",
+        )
+        .filter(crate::users::Column::Id.is_in(users.iter().copied()))
         .into_model::<Load>()
         .all(conn)
         .await?)
