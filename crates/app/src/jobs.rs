@@ -29,7 +29,9 @@ pub async fn run(ctx: &Ctx, kind: &str, payload: &Value) -> Result<(), AppError>
         DELIVER_JOB => deliver(ctx).await.map(|_| ()),
         PURGE_JOBS_JOB => {
             let before = Utc::now() - Duration::days(KEEP_FINISHED_DAYS);
-            let purged = crm_store::jobs::purge_finished(&ctx.db, before).await?;
+            let tx = ctx.begin().await?;
+            let purged = crm_store::jobs::purge_finished(&tx, before).await?;
+            crate::context::commit(tx).await?;
             tracing::info!(purged, "finished jobs purged");
             Ok(())
         }

@@ -86,8 +86,9 @@ pub async fn record_failure(ctx: &Ctx, username: &str) -> Result<(), AppError> {
     };
     let locked_until =
         lock_secs(failures, ctx.auth.lock_base_secs).map(|s| now + Duration::seconds(s));
+    let tx = ctx.begin().await?;
     login_throttle::save(
-        &ctx.db,
+        &tx,
         login_throttle::Model {
             username: username.to_owned(),
             failures,
@@ -96,7 +97,19 @@ pub async fn record_failure(ctx: &Ctx, username: &str) -> Result<(), AppError> {
         },
     )
     .await?;
-    Ok(())
+    commit(tx).await
+}
+
+/// Revokes every token descending from the login of `family`, in this process's turn to
+/// write (see [`Ctx::begin`]).
+async fn revoke_family(
+    ctx: &Ctx,
+    family: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), AppError> {
+    let tx = ctx.begin().await?;
+    refresh_tokens::revoke_family(&tx, family, now).await?;
+    commit(tx).await
 }
 
 /// Issues a new token pair in `family` for `user`, within `conn`.
@@ -191,7 +204,7 @@ pub async fn refresh(ctx: &Ctx, body: Input<RefreshRequest>) -> Result<TokenResp
             .ok_or(DEAD)?;
     if token.spent_at.is_some() && token.revoked_at.is_none() {
         tracing::warn!(family = %token.family_id, "spent refresh token presented again; revoking its family");
-        refresh_tokens::revoke_family(&ctx.db, token.family_id, now).await?;
+        revoke_family(ctx, token.family_id, now).await?;
         return Err(DEAD);
     }
     if token.revoked_at.is_some() || token.expires_at <= now {
@@ -205,7 +218,7 @@ pub async fn refresh(ctx: &Ctx, body: Input<RefreshRequest>) -> Result<TokenResp
     if !refresh_tokens::spend(&tx, token.id, now).await? {
         drop(tx);
         // Lost a race with another use of the same token: treat it as reuse.
-        refresh_tokens::revoke_family(&ctx.db, token.family_id, now).await?;
+        revoke_family(ctx, token.family_id, now).await?;
         return Err(DEAD);
     }
     let pair = issue_pair(ctx, &tx, user, token.family_id).await?;
@@ -225,7 +238,7 @@ pub async fn logout(ctx: &Ctx, body: Input<RefreshRequest>) -> Result<(), AppErr
         )]));
     }
     if let Some(token) = refresh_tokens::find_by_hash(&ctx.db, &sha256_hex(&raw)).await? {
-        refresh_tokens::revoke_family(&ctx.db, token.family_id, Utc::now()).await?;
+        revoke_family(ctx, token.family_id, Utc::now()).await?;
     }
     Ok(())
 }

@@ -759,7 +759,9 @@ async fn deliver_one(ctx: &Ctx, c: Claimed, token: &str) -> Result<Option<bool>,
         return Ok(None);
     };
     if !sub.active {
-        store::release(&ctx.db, &c.delivery, token).await?;
+        let tx = ctx.begin().await?;
+        store::release(&tx, &c.delivery, token).await?;
+        crate::context::commit(tx).await?;
         return Ok(None);
     }
     let outcome = attempt(ctx, &c, &sub).await;

@@ -124,5 +124,5 @@ pub fn start_with(ctx: &Ctx, settings: JobSettings) -> WorkerHandle {
         ctx: ctx.clone(),
         settings,
     });
-    worker::spawn(ctx.db.clone(), handler, options)
+    worker::spawn(ctx.db.clone(), ctx.writes.clone(), handler, options)
 }

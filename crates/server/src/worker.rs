@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
-use crm_store::Database;
 use crm_store::jobs::{self, NewJob};
+use crm_store::{Database, StoreError, WriteQueue};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -123,16 +123,42 @@ impl WorkerHandle {
     }
 }
 
-/// Starts a worker on `db` running `handler`'s jobs.
-pub fn spawn(db: Database, handler: Arc<dyn JobHandler>, options: WorkerOptions) -> WorkerHandle {
+/// Starts a worker on `db` running `handler`'s jobs. Its own writes (claims, outcomes,
+/// leases, schedules) take their turn in `writes` with the process's other writers.
+pub fn spawn(
+    db: Database,
+    writes: WriteQueue,
+    handler: Arc<dyn JobHandler>,
+    options: WorkerOptions,
+) -> WorkerHandle {
     let (stop, stopped) = watch::channel(false);
     let span = tracing::info_span!("worker", worker = %options.worker_id);
+    let db = Db { db, writes };
     let task = tokio::spawn(run(db, handler, options, stopped).instrument(span));
     WorkerHandle { stop, task }
 }
 
-async fn run(
+/// The database and this process's queue of writers to it.
+#[derive(Clone)]
+struct Db {
     db: Database,
+    writes: WriteQueue,
+}
+
+impl Db {
+    /// Runs `write` (one statement, or a transaction of its own) in this process's turn to
+    /// write.
+    async fn write<T>(
+        &self,
+        write: impl AsyncFnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _turn = self.writes.turn().await?;
+        write(&self.db).await
+    }
+}
+
+async fn run(
+    db: Db,
     handler: Arc<dyn JobHandler>,
     options: WorkerOptions,
     mut stopped: watch::Receiver<bool>,
@@ -151,7 +177,12 @@ async fn run(
         }
         schedule(&db, &recurring, &mut scheduled).await;
         while let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
-            match jobs::claim(&db, &options.worker_id, options.lease, Utc::now()).await {
+            let claimed = db
+                .write(async |db| {
+                    jobs::claim(db, &options.worker_id, options.lease, Utc::now()).await
+                })
+                .await;
+            match claimed {
                 Ok(Some(job)) => {
                     let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, attempt = job.attempts);
                     let (db, handler, options) =
@@ -183,18 +214,14 @@ async fn run(
 }
 
 /// Enqueues the current occurrence of every recurring job, once per occurrence per process.
-async fn schedule(
-    db: &Database,
-    recurring: &[Recurring],
-    scheduled: &mut HashMap<&'static str, String>,
-) {
+async fn schedule(db: &Db, recurring: &[Recurring], scheduled: &mut HashMap<&'static str, String>) {
     for r in recurring {
         let (key, run_at) = r.schedule.occurrence(Utc::now());
         if scheduled.get(r.kind) == Some(&key) {
             continue;
         }
         if r.exclusive {
-            match jobs::unfinished(db, r.kind).await {
+            match jobs::unfinished(&db.db, r.kind).await {
                 Ok(false) => {}
                 // Looked at again on the next tick.
                 Ok(true) => continue,
@@ -209,7 +236,10 @@ async fn schedule(
             dedupe_key: Some(format!("{}:{key}", r.kind)),
             ..NewJob::now(r.kind, r.payload.clone())
         };
-        match jobs::enqueue_unique(db, job).await {
+        match db
+            .write(async |db| jobs::enqueue_unique(db, job).await)
+            .await
+        {
             Ok(created) => {
                 if created {
                     tracing::info!(kind = r.kind, occurrence = %key, "recurring job scheduled");
@@ -223,30 +253,33 @@ async fn schedule(
     }
 }
 
-/// Runs one claimed job, extending its lease while it runs, and records the outcome.
-async fn execute(
-    db: &Database,
-    handler: &dyn JobHandler,
-    options: &WorkerOptions,
-    job: jobs::Model,
-) {
-    let started = std::time::Instant::now();
-    let outcome = {
-        let run = handler.run(&job);
-        tokio::pin!(run);
-        let mut heartbeat = tokio::time::interval(options.lease / 3);
+/// Extends `job`'s lease every third of it, for as long as it is polled.
+async fn keep_lease(db: &Db, job: &jobs::Model, options: &WorkerOptions) {
+    let mut heartbeat = tokio::time::interval(options.lease / 3);
+    heartbeat.tick().await;
+    loop {
         heartbeat.tick().await;
-        loop {
-            tokio::select! {
-                result = &mut run => break result,
-                _ = heartbeat.tick() => {
-                    let until = Utc::now() + TimeDelta::from_std(options.lease).unwrap_or(TimeDelta::minutes(5));
-                    if let Err(e) = jobs::extend_lease(db, job.id, &options.worker_id, until).await {
-                        tracing::warn!(error = %e, "could not extend a job's lease");
-                    }
-                }
-            }
+        let until =
+            Utc::now() + TimeDelta::from_std(options.lease).unwrap_or(TimeDelta::minutes(5));
+        let extended = db
+            .write(async |db| jobs::extend_lease(db, job.id, &options.worker_id, until).await)
+            .await;
+        if let Err(e) = extended {
+            tracing::warn!(error = %e, "could not extend a job's lease");
         }
+    }
+}
+
+/// Runs one claimed job, extending its lease while it runs, and records the outcome.
+async fn execute(db: &Db, handler: &dyn JobHandler, options: &WorkerOptions, job: jobs::Model) {
+    let started = std::time::Instant::now();
+    let run = handler.run(&job);
+    tokio::pin!(run);
+    // Both at once: the lease's renewal waits for its turn to write while the job may hold
+    // that turn in a transaction of its own.
+    let outcome = tokio::select! {
+        result = &mut run => result,
+        () = keep_lease(db, &job, options) => run.await,
     };
     let elapsed_ms = started.elapsed().as_millis();
     let outcome_label = match &outcome {
@@ -259,8 +292,14 @@ async fn execute(
     metrics::histogram!("crm_job_duration_seconds", "kind" => job.kind.clone())
         .record(started.elapsed().as_secs_f64());
     let recorded = match &outcome {
-        Ok(()) => jobs::complete(db, job.id, &options.worker_id).await,
-        Err(error) => jobs::fail(db, &job, &options.worker_id, error, Utc::now()).await,
+        Ok(()) => {
+            db.write(async |db| jobs::complete(db, job.id, &options.worker_id).await)
+                .await
+        }
+        Err(error) => {
+            db.write(async |db| jobs::fail(db, &job, &options.worker_id, error, Utc::now()).await)
+                .await
+        }
     };
     match (outcome, recorded) {
         (Ok(()), Ok(true)) => tracing::info!(elapsed_ms, "job done"),

@@ -113,7 +113,7 @@ pub async fn begin_write(db: &Database) -> Result<DatabaseTransaction, StoreErro
 /// load lets a late writer in before one that has waited long; queueing in the process
 /// first keeps every writer's wait as short as the queue ahead of it. PostgreSQL needs no
 /// queue.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WriteQueue(Option<Arc<Semaphore>>);
 
 impl WriteQueue {
@@ -171,24 +171,35 @@ impl ConnectionTrait for WriteTx {
 /// writer that waits longer than SQLite's busy timeout gets the same answer as one that waited
 /// that long for SQLite: the database is unavailable for now.
 pub async fn begin_queued(db: &Database, queue: &WriteQueue) -> Result<WriteTx, StoreError> {
-    let turn = match &queue.0 {
-        None => None,
-        Some(queue) => {
-            let waited = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, queue.clone().acquire_owned());
-            match waited.await {
-                Ok(Ok(turn)) => Some(turn),
-                _ => {
-                    return Err(StoreError::Unavailable(DbErr::Custom(
-                        "timed out waiting for the turn to write".to_owned(),
-                    )));
-                }
-            }
-        }
-    };
+    let Turn(turn) = queue.turn().await?;
     Ok(WriteTx {
         tx: begin_write(db).await?,
         _turn: turn,
     })
+}
+
+/// A writer's turn in the [`WriteQueue`], held until dropped.
+#[must_use = "the turn ends when it is dropped"]
+pub struct Turn(Option<OwnedSemaphorePermit>);
+
+impl WriteQueue {
+    /// Waits for this process's turn to write (on SQLite; at once elsewhere) and holds it
+    /// until the turn is dropped: for a write that is one statement, or that begins its own
+    /// transaction, outside the use cases' [`begin_queued`] (the job queue's bookkeeping).
+    /// Without it such a write waits in SQLite's busy handler, which can miss every gap
+    /// between the queued writers' transactions until its timeout.
+    pub async fn turn(&self) -> Result<Turn, StoreError> {
+        let Some(queue) = &self.0 else {
+            return Ok(Turn(None));
+        };
+        let waited = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, queue.clone().acquire_owned());
+        match waited.await {
+            Ok(Ok(turn)) => Ok(Turn(Some(turn))),
+            _ => Err(StoreError::Unavailable(DbErr::Custom(
+                "timed out waiting for the turn to write".to_owned(),
+            ))),
+        }
+    }
 }
 
 /// Applies every pending migration.

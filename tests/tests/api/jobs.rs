@@ -205,7 +205,8 @@ async fn two_copies_run_each_job_once() {
                 exclusive: false,
             }],
         });
-        let handle = worker::spawn(copy.db.clone(), handler, options());
+        let writes = crm_store::WriteQueue::for_database(&copy.db);
+        let handle = worker::spawn(copy.db.clone(), writes, handler, options());
         workers.push((copy, handle));
     }
     for _ in 0..400 {
