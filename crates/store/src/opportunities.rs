@@ -279,7 +279,10 @@ pub struct ForecastRow {
 }
 
 /// The forecast over `from..=to`, grouped, in one aggregate query: open deals expected to
-/// close in the range, and deals won or lost in it, among those the caller can see.
+/// close in the range, and deals won or lost in it, among those the caller can see. It reads
+/// the running totals the database keeps per status, day, owner and probability
+/// (`deal_forecast_days`, kept by triggers on `opportunities`), so its cost follows the days
+/// and owners in the range, not the deals.
 pub async fn forecast(
     conn: &impl ConnectionTrait,
     visibility: Visibility,
@@ -292,48 +295,39 @@ pub async fn forecast(
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
     };
-    // Placeholders are numbered in the order they appear, so that the same values serve
-    // PostgreSQL's `$n` and SQLite's positional `?`.
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut bind = |value: sea_orm::Value| {
-        values.push(value);
-        p(values.len())
+    // Each deal counts once, on the day that places it in the range: its expected close
+    // while open, the day it closed once won or lost. The totals are summed per group,
+    // status and probability in SQL (a handful of rows per group), and the groups' figures
+    // are folded together here, so that no sum multiplies amounts in SQL.
+    let mut values: Vec<sea_orm::Value> = vec![from.into(), to.into()];
+    let visible = match visibility {
+        Visibility::All => String::new(),
+        Visibility::OwnedBy(user) => {
+            values.push(user.into());
+            format!(" AND owner_id = {}", p(values.len()))
+        }
+        Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => " AND 1 = 0".to_owned(),
     };
-    // Each deal counts once, on the date that places it in the range: its expected close
-    // while open, the day it closed once won or lost. Each part is summed per group, status
-    // and probability in SQL (a handful of rows per group), and the groups' figures are
-    // folded together here, so that no sum multiplies amounts in SQL.
-    let mut part = |status_sql: &str, date: &str| {
-        let lower = bind(from.into());
-        let upper = bind(to.into());
-        let visible = match visibility {
-            Visibility::All => String::new(),
-            Visibility::OwnedBy(user) => format!(" AND owner_id = {}", bind(user.into())),
-            Visibility::AssignedTo(_) | Visibility::CreatedByKey(_) => " AND 1 = 0".to_owned(),
-        };
-        let (select_key, key) = match (group_by, backend) {
-            (GroupBy::Owner, _) => ("owner_id, NULL AS month".to_owned(), "owner_id".to_owned()),
-            (GroupBy::Month, DbBackend::Postgres) => (
-                format!(
-                    "NULL AS owner_id, TO_CHAR(DATE_TRUNC('month', {date}), 'YYYY-MM') AS month"
-                ),
-                format!("DATE_TRUNC('month', {date})"),
-            ),
-            (GroupBy::Month, _) => (
-                format!("NULL AS owner_id, SUBSTR({date}, 1, 7) AS month"),
-                format!("SUBSTR({date}, 1, 7)"),
-            ),
-        };
-        format!(
-            "SELECT {select_key}, status, probability, COUNT(*) AS n, \
-               CAST(SUM(amount_fen) AS BIGINT) AS fen \
-             FROM opportunities WHERE {status_sql} AND {date} BETWEEN {lower} AND {upper}{visible} \
-             GROUP BY {key}, status, probability"
-        )
+    let (select_key, key) = match (group_by, backend) {
+        (GroupBy::Owner, _) => ("owner_id, NULL AS month", "owner_id"),
+        (GroupBy::Month, DbBackend::Postgres) => (
+            "NULL AS owner_id, TO_CHAR(DATE_TRUNC('month', day), 'YYYY-MM') AS month",
+            "DATE_TRUNC('month', day)",
+        ),
+        (GroupBy::Month, _) => (
+            "NULL AS owner_id, SUBSTR(day, 1, 7) AS month",
+            "SUBSTR(day, 1, 7)",
+        ),
     };
-    let open = part("status = 'open'", "expected_close_date");
-    let closed = part("status IN ('won', 'lost')", "closed_on");
-    let sql = format!("{open} UNION ALL {closed}");
+    let sql = format!(
+        "SELECT {select_key}, status, probability, CAST(SUM(deals) AS BIGINT) AS n, \
+           CAST(SUM(amount_fen) AS BIGINT) AS fen \
+         FROM deal_forecast_days \
+         WHERE status IN ('open', 'won', 'lost') AND day BETWEEN {} AND {}{visible} \
+         GROUP BY {key}, status, probability",
+        p(1),
+        p(2)
+    );
     let parts =
         ForecastPart::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
             .all(conn)

@@ -4,6 +4,7 @@
 use crm_domain::access::Role;
 use crm_tests::{TestApp, TestUser, customer_body, json, problem, random_uscc};
 use reqwest::Method;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 fn in_days(days: i64) -> String {
@@ -765,4 +766,198 @@ async fn the_forecast_is_exact_grouped_and_shows_a_rep_only_their_own() {
             .unwrap();
         problem(response, 400, "invalid_parameter").await;
     }
+}
+
+/// Fen of a yuan amount written `"123.45"`.
+fn fen(amount: &Value) -> i64 {
+    let text = amount.as_str().unwrap();
+    let (yuan, cents) = text.split_once('.').unwrap_or((text, "0"));
+    yuan.parse::<i64>().unwrap() * 100 + format!("{cents:0<2}").parse::<i64>().unwrap()
+}
+
+/// The forecast figures, in fen, that the deals themselves give: per owner, over
+/// `from..=to`.
+fn expected_by_owner(
+    deals: &[Value],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> std::collections::BTreeMap<String, [i64; 7]> {
+    let mut out = std::collections::BTreeMap::<String, [i64; 7]>::new();
+    let within = |day: &Value| {
+        day.as_str()
+            .map(|d| d.parse::<chrono::NaiveDate>().unwrap())
+            .is_some_and(|d| d >= from && d <= to)
+    };
+    for d in deals {
+        let (status, amount) = (d["status"].as_str().unwrap(), fen(&d["amount"]));
+        let counted = match status {
+            "open" => within(&d["expected_close_date"]),
+            _ => within(&d["closed_on"]),
+        };
+        if !counted {
+            continue;
+        }
+        let row = out
+            .entry(d["owner_id"].as_str().unwrap().to_owned())
+            .or_default();
+        match status {
+            "open" => {
+                row[0] += 1;
+                row[1] += amount;
+                row[2] += amount * d["probability"].as_i64().unwrap() / 100;
+            }
+            "won" => {
+                row[3] += 1;
+                row[4] += amount;
+            }
+            _ => {
+                row[5] += 1;
+                row[6] += amount;
+            }
+        }
+    }
+    out
+}
+
+/// The forecast by owner, in fen, as the API answers it.
+fn answered_by_owner(forecast: &Value) -> std::collections::BTreeMap<String, [i64; 7]> {
+    forecast["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap().to_owned(),
+                [
+                    g["open_count"].as_i64().unwrap(),
+                    fen(&g["open_amount"]),
+                    fen(&g["weighted_amount"]),
+                    g["won_count"].as_i64().unwrap(),
+                    fen(&g["won_amount"]),
+                    g["lost_count"].as_i64().unwrap(),
+                    fen(&g["lost_amount"]),
+                ],
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_forecast_follows_every_change_of_a_deal_made_through_the_api_or_in_sql() {
+    let app = TestApp::spawn().await;
+    let rep = app.user(Role::Sales).await;
+    let other = app.user(Role::Sales).await;
+    let manager = app.user(Role::Manager).await;
+    let customer = app
+        .create_customer(&rep.token, &customer_body("预测跟随有限公司"))
+        .await;
+    let cid = customer["id"].as_str().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = (today, today + chrono::Duration::days(180));
+    let range = format!("?from={from}&to={to}");
+    // The forecast must equal what the deals themselves say, after every step.
+    let check = async |step: &str| {
+        let deals = get(&app, &manager, "/api/v1/opportunities?limit=200").await;
+        let deals = deals["items"].as_array().unwrap().clone();
+        let answered = forecast(&app, &manager, &range).await;
+        assert_eq!(
+            answered_by_owner(&answered),
+            expected_by_owner(&deals, from, to),
+            "after {step}: {answered}"
+        );
+        let by_month = forecast(&app, &manager, &format!("{range}&group_by=month")).await;
+        assert_eq!(by_month["totals"], answered["totals"], "after {step}");
+    };
+    let mut made = Vec::new();
+    for (amount, probability) in [("100.00", 30), ("200.00", 60), ("300.00", 90)] {
+        made.push(new_deal(&app, &rep, cid, amount, probability).await);
+    }
+    let name = "手工改动的商机";
+    let by_hand = app
+        .as_user(Method::POST, "/api/v1/opportunities", &rep.token)
+        .json(
+            &json!({"customer_id": cid, "name": name, "amount": "400.00",
+            "expected_close_date": in_days(30), "probability": 30}),
+        )
+        .send()
+        .await
+        .unwrap();
+    made.push(json(by_hand, 201).await);
+    check("four new deals").await;
+    let id = |n: usize| made[n]["id"].as_str().unwrap().to_owned();
+    let patch = async |n: usize, user: &TestUser, body: Value| {
+        let path = format!("/api/v1/opportunities/{}", id(n));
+        let current = get(&app, user, &path).await;
+        let response = app
+            .as_user(Method::PATCH, &path, &user.token)
+            .header("If-Match", format!("\"{}\"", current["version"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        json(response, 200).await
+    };
+    patch(0, &rep, json!({"probability": 60})).await;
+    check("a stage change").await;
+    patch(1, &rep, json!({"amount": "250.00"})).await;
+    check("a new amount").await;
+    patch(2, &rep, json!({"expected_close_date": in_days(90)})).await;
+    check("a new expected close").await;
+    patch(2, &rep, json!({"expected_close_date": in_days(400)})).await;
+    check("an expected close past the range").await;
+    patch(0, &manager, json!({"owner_id": other.id})).await;
+    check("a new owner").await;
+    let win = post(
+        &app,
+        &rep,
+        &format!("/api/v1/opportunities/{}/win", id(1)),
+        None,
+        json!({"amount": "275.00"}),
+    )
+    .await;
+    assert_eq!(win.status(), 200);
+    check("a win at a final amount").await;
+    let lose = post(
+        &app,
+        &rep,
+        &format!("/api/v1/opportunities/{}/lose", id(3)),
+        None,
+        json!({"reason": "预算取消"}),
+    )
+    .await;
+    assert_eq!(lose.status(), 200);
+    check("a loss").await;
+    let reopen = post(
+        &app,
+        &manager,
+        &format!("/api/v1/opportunities/{}/reopen", id(3)),
+        None,
+        json!({}),
+    )
+    .await;
+    assert_eq!(reopen.status(), 200);
+    check("a reopening").await;
+    // By hand, in SQL: the totals are kept by the database, not by the server.
+    let db = &app.test_db.db;
+    db.execute_unprepared(&format!(
+        "UPDATE opportunities SET amount_fen = amount_fen + 12300, probability = 90 \
+         WHERE name = '{name}' AND status = 'open'"
+    ))
+    .await
+    .unwrap();
+    check("a change in SQL").await;
+    db.execute_unprepared(&format!(
+        "DELETE FROM opportunity_stages WHERE opportunity_id IN \
+         (SELECT id FROM opportunities WHERE name = '{name}')"
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(&format!("DELETE FROM opportunities WHERE name = '{name}'"))
+        .await
+        .unwrap();
+    check("a deletion in SQL").await;
+    // An existing database gets its totals from the deals it holds.
+    crm_store::migrate_down(db, Some(1)).await.unwrap();
+    crm_store::migrate_up(db).await.unwrap();
+    check("the totals rebuilt from the deals").await;
 }
