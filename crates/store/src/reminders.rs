@@ -52,6 +52,24 @@ pub async fn insert_once(conn: &impl ConnectionTrait, model: Model) -> Result<bo
     Ok(result == 1)
 }
 
+/// Which of `keys` generated reminders already have.
+pub async fn existing_keys(
+    conn: &impl ConnectionTrait,
+    keys: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if keys.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let found: Vec<Option<String>> = Entity::find()
+        .select_only()
+        .column(Column::DedupeKey)
+        .filter(Column::DedupeKey.is_in(keys.iter().cloned()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// What reminders about a customer can point at: the customer, its contacts, contracts and
 /// work orders.
 pub async fn subjects_of_customer(
