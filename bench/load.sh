@@ -265,7 +265,7 @@ run_db() {
     awk '{printf "%s%s at %s: %s", (NR > 1 ? ", " : "deals: "), $1, $2, $3} END {print ""}'
 
   # Cold start to the first 200 from /readyz, then idle memory once the start's work is done.
-  local cold pid idle peak
+  local cold pid idle idle_anon idle_file peak
   start_and_time "$WORK/serve.log" "$crm_url" "$CRM_BIN" serve || exit 1
   cold=$COLD
   pid=$STARTED
@@ -274,7 +274,12 @@ run_db() {
   sleep 2
   settle
   idle=$(kib VmRSS "$pid")
-  echo "cold start ${cold} ms, idle RSS ${idle} KiB"
+  # Of it: the process's own memory, and the pages of files it maps (its own code, and
+  # SQLite's database file): those are the operating system's file cache, shared with other
+  # processes and given back under memory pressure.
+  idle_anon=$(kib RssAnon "$pid")
+  idle_file=$(kib RssFile "$pid")
+  echo "cold start ${cold} ms, idle RSS ${idle} KiB (own ${idle_anon}, mapped files ${idle_file})"
 
   export LOAD_TOKEN LOAD_PASSWORD="$PASSWORD" LOAD_USERNAME=admin LOAD_PREFIX=/api/v1
   LOAD_TOKEN=$(curl -fsS -H 'Content-Type: application/json' \
@@ -315,9 +320,11 @@ run_db() {
   fi
 
   jq -cn --arg db "$DB" --argjson customers "$CUSTOMERS" --argjson cold "$cold" --argjson idle "$idle" \
+    --argjson idle_anon "$idle_anon" --argjson idle_file "$idle_file" \
     --argjson peak "$peak" --argjson load "$load_s" --arg fcold "$floor_cold" --arg fidle "$floor_idle" \
     '{db: $db, server: "crm", scenario: "process", customers: $customers, demo_data_s: $load,
-      cold_start_ms: $cold, idle_rss_kib: $idle, peak_rss_kib: $peak,
+      cold_start_ms: $cold, idle_rss_kib: $idle, idle_rss_anon_kib: $idle_anon,
+      idle_rss_file_kib: $idle_file, peak_rss_kib: $peak,
       floor_cold_start_ms: ($fcold | tonumber? // null), floor_idle_rss_kib: ($fidle | tonumber? // null)}' |
     tee -a "$RESULTS" >>"$WORK/results.jsonl"
 
@@ -335,7 +342,8 @@ for r in runs:
           f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['errors']} |")
 print()
 print(f"- cold start to the first answer from /readyz: {proc['cold_start_ms']} ms")
-print(f"- idle RSS: {proc['idle_rss_kib'] / 1024:.1f} MiB; peak RSS (VmHWM) after every run: {proc['peak_rss_kib'] / 1024:.1f} MiB")
+print(f"- idle RSS: {proc['idle_rss_kib'] / 1024:.1f} MiB (the process's own {proc['idle_rss_anon_kib'] / 1024:.1f}, "
+      f"mapped files {proc['idle_rss_file_kib'] / 1024:.1f}); peak RSS (VmHWM) after every run: {proc['peak_rss_kib'] / 1024:.1f} MiB")
 if proc.get("floor_cold_start_ms") is not None:
     print(f"- floor: cold start {proc['floor_cold_start_ms']} ms, idle RSS {proc['floor_idle_rss_kib'] / 1024:.1f} MiB")
 imports = [r for r in runs if r["scenario"] == "import_leads" and r["connections"] == 1 and r["server"] == "crm"]
