@@ -442,13 +442,20 @@ async fn ready() -> HttpResponse {
 
 async fn connect(url: &str) -> Result<Db, sqlx::Error> {
     if url.starts_with("sqlite:") {
-        // The API's SQLite settings (crm_store::db::connect).
+        // The API's SQLite settings (crm_store::db::connect), the map size from the same
+        // setting as the server's.
+        let mmap_mib: u64 = match std::env::var("CRM_SQLITE_MMAP_MIB") {
+            Ok(mib) => mib
+                .parse()
+                .map_err(|_| sqlx::Error::Configuration("CRM_SQLITE_MMAP_MIB: not a number".into()))?,
+            Err(_) => 256,
+        };
         let options = SqliteConnectOptions::from_str(url)?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            .pragma("mmap_size", "268435456")
+            .pragma("mmap_size", (mmap_mib << 20).to_string())
             .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()

@@ -73,6 +73,11 @@ pub struct Config {
     pub cors_origins: StringList,
     /// Size of the database connection pool (`CRM_DB_MAX_CONNECTIONS`).
     pub db_max_connections: u32,
+    /// MiB of a SQLite database file that each connection reads through memory mapping, the
+    /// operating system's file cache, instead of copying pages into its own cache; 0 for
+    /// none (`CRM_SQLITE_MMAP_MIB`). Up to the file's size is worth it where memory holds
+    /// the file; PostgreSQL ignores it.
+    pub sqlite_mmap_mib: u64,
     /// HTTP worker threads; unset means one per core (`CRM_WORKERS`).
     pub workers: Option<usize>,
     /// Seconds that in-flight requests get to finish on shutdown (`CRM_SHUTDOWN_TIMEOUT`).
@@ -150,6 +155,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             cors_origins: StringList::default(),
             db_max_connections: 10,
+            sqlite_mmap_mib: crm_store::DEFAULT_SQLITE_MMAP_SIZE >> 20,
             workers: None,
             shutdown_timeout: 30,
             access_token_ttl: 15 * 60,
@@ -178,6 +184,10 @@ impl Default for Config {
     }
 }
 
+/// The largest map the bundled SQLite is built to allow (`SQLITE_MAX_MMAP_SIZE` in
+/// `.cargo/config.toml`: 1 TiB), in MiB.
+const MAX_SQLITE_MMAP_MIB: u64 = 1 << 20;
+
 /// Keys read from the environment; others with the `CRM_` prefix (such as the test suite's
 /// `CRM_TEST_DATABASE_URL`) are not configuration.
 const ENV_KEYS: &[&str] = &[
@@ -189,6 +199,7 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "cors_origins",
     "db_max_connections",
+    "sqlite_mmap_mib",
     "workers",
     "shutdown_timeout",
     "access_token_ttl",
@@ -241,6 +252,11 @@ impl Config {
     fn check(&self) -> Result<(), String> {
         if self.db_max_connections == 0 {
             return Err("invalid configuration: `db_max_connections` (CRM_DB_MAX_CONNECTIONS) must be at least 1".to_owned());
+        }
+        if self.sqlite_mmap_mib > MAX_SQLITE_MMAP_MIB {
+            return Err(format!(
+                "invalid configuration: `sqlite_mmap_mib` (CRM_SQLITE_MMAP_MIB) must be 0 to {MAX_SQLITE_MMAP_MIB}"
+            ));
         }
         if self.workers == Some(0) {
             return Err(
@@ -454,5 +470,13 @@ mod tests {
             assert!(err.contains("CRM_CORS_ORIGINS"), "{err}");
             Ok(())
         });
+        for mib in ["1048577", "-1", "lots"] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("CRM_SQLITE_MMAP_MIB", mib);
+                let err = Config::load(None).err().unwrap_or_default();
+                assert!(err.contains("sqlite_mmap_mib"), "{mib}: {err}");
+                Ok(())
+            });
+        }
     }
 }

@@ -32,9 +32,13 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
         })?;
     }
     let url = config.effective_database_url();
-    let db = crm_store::connect(&url, config.db_max_connections)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let db = crm_store::connect_with(
+        &url,
+        config.db_max_connections,
+        config.sqlite_mmap_mib << 20,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     Ok(db)
 }
 

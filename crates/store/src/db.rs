@@ -65,8 +65,23 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a SQLite connection stays open unused.
 const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Opens a pool for `url` (`sqlite://path?mode=rwc` or `postgres://…`).
+/// How much of a SQLite database file each connection reads through memory mapping, in
+/// bytes, unless told otherwise.
+pub const DEFAULT_SQLITE_MMAP_SIZE: u64 = 256 << 20;
+
+/// Opens a pool for `url` (`sqlite://path?mode=rwc` or `postgres://…`) with the default
+/// SQLite map size.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Database, StoreError> {
+    connect_with(url, max_connections, DEFAULT_SQLITE_MMAP_SIZE).await
+}
+
+/// Opens a pool for `url`; on SQLite each connection maps up to `sqlite_mmap_size` bytes of
+/// the database file (0: none, every page is read with `pread`).
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    sqlite_mmap_size: u64,
+) -> Result<Database, StoreError> {
     let mut options = ConnectOptions::new(url.to_owned());
     if url.starts_with("sqlite:") {
         // Each SQLite connection keeps a page cache of its own: an idle server gives them
@@ -79,7 +94,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database, StoreE
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
+        .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
@@ -88,7 +103,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Database, StoreE
                 // Reads from memory rather than through read() calls (the mapped pages are the
                 // operating system's file cache, shared by every connection), and a small page
                 // cache of each connection's own.
-                .pragma("mmap_size", "268435456")
+                .pragma("mmap_size", sqlite_mmap_size.to_string())
                 .pragma("cache_size", "-4096")
                 .pragma("temp_store", "memory")
         });

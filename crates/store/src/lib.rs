@@ -30,8 +30,8 @@ pub mod webhooks;
 pub mod work_orders;
 
 pub use db::{
-    Database, PoolStatus, Turn, WriteQueue, WriteTx, begin_queued, begin_write, connect,
-    migrate_down, migrate_up, pool_status,
+    DEFAULT_SQLITE_MMAP_SIZE, Database, PoolStatus, Turn, WriteQueue, WriteTx, begin_queued,
+    begin_write, connect, connect_with, migrate_down, migrate_up, pool_status,
 };
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend};

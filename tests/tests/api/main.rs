@@ -6,6 +6,7 @@ mod app_core;
 mod auth;
 mod contract;
 mod customers;
+mod database;
 mod deals;
 mod demo;
 mod faults;
