@@ -21,6 +21,7 @@ mod m20261202_000013_account_changes;
 mod m20261202_000014_customer_region_order;
 mod m20261203_000015_work_order_load_times;
 mod m20261204_000016_deal_forecast_days;
+mod m20261205_000017_customer_follow_up_order;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_customer_region_order::Migration),
             Box::new(m20261203_000015_work_order_load_times::Migration),
             Box::new(m20261204_000016_deal_forecast_days::Migration),
+            Box::new(m20261205_000017_customer_follow_up_order::Migration),
         ]
     }
 }
