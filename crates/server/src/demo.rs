@@ -229,6 +229,36 @@ impl Size {
     }
 }
 
+/// Fresh planner statistics while tables grow from nothing. PostgreSQL plans a statement
+/// from what it last knew of the tables (a prepared statement keeps its plan), and a plan
+/// made when a table was empty scans it whole once it holds a million rows. Autovacuum
+/// analyses growing tables where it runs; where it is off (a bulk-load setting some
+/// servers use) the load does it itself, each time the rows of the table it fills double.
+struct Statistics {
+    next: usize,
+}
+
+impl Statistics {
+    fn new() -> Self {
+        Self { next: 1000 }
+    }
+
+    /// `rows` written so far; analyses the database when they have doubled.
+    async fn grown(&mut self, ctx: &Ctx, rows: usize) -> anyhow::Result<()> {
+        if rows < self.next {
+            return Ok(());
+        }
+        self.next = rows.saturating_mul(2);
+        if ctx.db.get_database_backend() == crm_store::DbBackend::Postgres {
+            ctx.db
+                .execute_unprepared("ANALYZE")
+                .await
+                .map_err(crm_store::StoreError::from)?;
+        }
+        Ok(())
+    }
+}
+
 /// Loads demo customers, rules, leads and deals; returns how long it took.
 pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time::Duration> {
     let started = Instant::now();
@@ -242,6 +272,7 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
     let today = Utc::now().date_naive();
 
     let mut loaded: Vec<(Uuid, Uuid, String)> = Vec::with_capacity(count);
+    let mut statistics = Statistics::new();
     let mut done = 0;
     while done < count {
         // Small first batches in small loads, so that later ones have customers to be
@@ -340,6 +371,7 @@ pub async fn load(ctx: &Ctx, size: Size, seed: u64) -> anyhow::Result<std::time:
                 .map(|(id, (owner, mobile))| (id, owner, mobile)),
         );
         done += size;
+        statistics.grown(ctx, done).await?;
     }
     rules(ctx, &owners).await?;
     leads(ctx, &mut rng, size.leads, &loaded).await?;
@@ -420,6 +452,7 @@ async fn leads(
     customers: &[(Uuid, Uuid, String)],
 ) -> anyhow::Result<()> {
     const FAIRS: &[&str] = &["2026 广交会 B 馆", "上海工博会", "深圳高交会", "成都西博会"];
+    let mut statistics = Statistics::new();
     let mut done = 0;
     while done < count {
         let size = crm_app::leads::MAX_ROWS.min(count - done);
@@ -461,6 +494,7 @@ async fn leads(
             anyhow::bail!("{} demo leads were refused", report.summary.invalid);
         }
         done += size;
+        statistics.grown(ctx, done).await?;
     }
     Ok(())
 }
@@ -492,6 +526,7 @@ async fn deals(
         return Ok(());
     }
     let today = Utc::now().date_naive();
+    let mut statistics = Statistics::new();
     let mut done = 0;
     while done < count {
         let size = 1000.min(count - done);
@@ -543,6 +578,7 @@ async fn deals(
             .await
             .map_err(|e| anyhow::anyhow!(identity::describe(&e)))?;
         done += size;
+        statistics.grown(ctx, done).await?;
     }
     Ok(())
 }
@@ -621,7 +657,9 @@ async fn service(
     let mut agents_exist = !users::list(&ctx.db, &filter, None, 1).await?.is_empty();
     let queue = if agents_exist { 0 } else { count.min(3) };
     let now = Utc::now();
+    let mut statistics = Statistics::new();
     for n in 0..count {
+        statistics.grown(ctx, n).await?;
         if n == queue && !agents_exist {
             service_agents(ctx).await?;
             agents_exist = true;
