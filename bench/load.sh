@@ -298,6 +298,20 @@ run_db() {
   if [ "$DB" = postgres ] && [[ " $SCENARIOS " == *" get_customer "* ]]; then
     two_copies "$crm_url" "$pid"
   fi
+  # The background jobs that ran since the start (beside the requests), from the metrics:
+  # {kind: {runs, seconds}}, seconds being their total running time.
+  local jobs
+  jobs=$(curl -fsS "$crm_url/metrics" | awk '
+    /^crm_job_duration_seconds_(sum|count)\{/ {
+      match($0, /kind="[^"]*"/); kind = substr($0, RSTART + 6, RLENGTH - 7)
+      if ($0 ~ /_sum\{/) sum[kind] = $NF; else count[kind] = $NF
+    }
+    END {
+      printf "{"; sep = ""
+      for (k in count) { printf "%s\"%s\":{\"runs\":%d,\"seconds\":%.6f}", sep, k, count[k], sum[k]; sep = "," }
+      printf "}"
+    }') || jobs='{}'
+  echo "background jobs during the run: $(jq -r 'to_entries | map("\(.key) \(.value.runs) × \(.value.seconds / .value.runs * 1000 | round) ms") | join(", ")' <<<"$jobs")"
   stop "$pid"
 
   # The floor, on the same data, with the same request scripts (no prefix, no token).
@@ -322,7 +336,8 @@ run_db() {
   jq -cn --arg db "$DB" --argjson customers "$CUSTOMERS" --argjson cold "$cold" --argjson idle "$idle" \
     --argjson idle_anon "$idle_anon" --argjson idle_file "$idle_file" \
     --argjson peak "$peak" --argjson load "$load_s" --arg fcold "$floor_cold" --arg fidle "$floor_idle" \
-    '{db: $db, server: "crm", scenario: "process", customers: $customers, demo_data_s: $load,
+    --argjson jobs "$jobs" \
+    '{db: $db, server: "crm", scenario: "process", customers: $customers, demo_data_s: $load, jobs: $jobs,
       cold_start_ms: $cold, idle_rss_kib: $idle, idle_rss_anon_kib: $idle_anon,
       idle_rss_file_kib: $idle_file, peak_rss_kib: $peak,
       floor_cold_start_ms: ($fcold | tonumber? // null), floor_idle_rss_kib: ($fidle | tonumber? // null)}' |
