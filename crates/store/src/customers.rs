@@ -652,13 +652,11 @@ async fn quiet(
         .filter(Column::CustomerType.ne("lost"))
         .filter(since().lt(cutoff));
     if let Some((at, id)) = after {
-        // The first term bounds the index range the next batch reads (the second alone, an
-        // OR, would make it start at the range's beginning each time).
-        query = query.filter(since().gte(at)).filter(
-            Condition::any()
-                .add(since().gt(at))
-                .add(Condition::all().add(since().eq(at)).add(Column::Id.gt(id))),
-        );
+        // After (at, id) in (since, id) order. The first term bounds the index range the
+        // next batch reads (an OR alone would make it start at the range's beginning).
+        query = query
+            .filter(since().gte(at))
+            .filter(Condition::any().add(since().gt(at)).add(Column::Id.gt(id)));
     }
     Ok(query
         .order_by_asc(since())
