@@ -243,7 +243,9 @@ impl Statistics {
         Self { next: 1000 }
     }
 
-    /// `rows` written so far; analyses the database when they have doubled.
+    /// `rows` written so far; on PostgreSQL, vacuums and analyses the database when they
+    /// have doubled, so that the planner knows the tables' sizes and index-only scans see
+    /// the pages as all-visible even where autovacuum is slow or off.
     async fn grown(&mut self, ctx: &Ctx, rows: usize) -> anyhow::Result<()> {
         if rows < self.next {
             return Ok(());
@@ -251,7 +253,7 @@ impl Statistics {
         self.next = rows.saturating_mul(2);
         if ctx.db.get_database_backend() == crm_store::DbBackend::Postgres {
             ctx.db
-                .execute_unprepared("ANALYZE")
+                .execute_unprepared("VACUUM (ANALYZE)")
                 .await
                 .map_err(crm_store::StoreError::from)?;
         }
