@@ -705,7 +705,13 @@ pub async fn deliver(ctx: &Ctx) -> Result<DeliveryRun, AppError> {
         // nothing to claim, and no reason to take a turn to write.
         return Ok(run);
     }
+    // Read first, write only for work: with subscriptions but nothing new or due, a run
+    // reads two index entries and takes no turn to write.
+    let subscriptions: Vec<Uuid> = active.iter().map(|s| s.id).collect();
     for sub in active {
+        if !crm_store::outbox::any_after(&ctx.db, sub.cursor).await? {
+            continue;
+        }
         loop {
             let tx = ctx.begin().await?;
             let (queued, more) = store::queue(&tx, sub.id, QUEUE_BATCH, Utc::now()).await?;
@@ -724,8 +730,11 @@ pub async fn deliver(ctx: &Ctx) -> Result<DeliveryRun, AppError> {
         .unwrap_or(chrono::Duration::minutes(1));
     let started = Instant::now();
     while started.elapsed() < RUN_BUDGET {
-        let token = Uuid::now_v7().simple().to_string();
         let now = Utc::now();
+        if !store::any_due(&ctx.db, &subscriptions, now).await? {
+            break;
+        }
+        let token = Uuid::now_v7().simple().to_string();
         let tx = ctx.begin().await?;
         let claimed = store::claim(
             &tx,

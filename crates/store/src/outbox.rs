@@ -112,6 +112,18 @@ pub async fn list_after(
         .await?)
 }
 
+/// Whether the outbox holds an event past `after`: one index entry read.
+pub async fn any_after(conn: &impl ConnectionTrait, after: i64) -> Result<bool, StoreError> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Seq)
+        .filter(Column::Seq.gt(after))
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?
+        .is_some())
+}
+
 /// How many events the outbox holds.
 pub async fn depth(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
     Ok(Entity::find().count(conn).await?)

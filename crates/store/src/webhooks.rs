@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{ExprTrait, LockType, OnConflict};
-use sea_orm::{ActiveValue::Set, DbBackend, QueryOrder, QuerySelect, Statement};
+use sea_orm::{ActiveValue::Set, Condition, DbBackend, QueryOrder, QuerySelect, Statement};
 
 use crate::{StoreError, outbox};
 
@@ -304,6 +304,33 @@ pub struct Claimed {
     pub delivery: delivery::Model,
     /// The event, if the outbox still holds it.
     pub event: Option<outbox::Model>,
+}
+
+/// Whether any delivery of these subscriptions is due and unclaimed at `now`: a read, so
+/// that a run with nothing to send takes no turn to write.
+pub async fn any_due(
+    conn: &impl ConnectionTrait,
+    subscriptions: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if subscriptions.is_empty() {
+        return Ok(false);
+    }
+    Ok(delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Id)
+        .filter(delivery::Column::Status.eq(PENDING))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(delivery::Column::LockedUntil.is_null())
+                .add(delivery::Column::LockedUntil.lt(now)),
+        )
+        .filter(delivery::Column::SubscriptionId.is_in(subscriptions.iter().copied()))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 /// Claims up to `limit` due deliveries of active subscriptions under `token` (unique to this
