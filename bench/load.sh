@@ -17,7 +17,8 @@
 #   CRM_LOAD_KEEP=DIR    keep the loaded data and reuse it in the next run with the same number
 #                        of customers: SQLite in DIR/sqlite-<customers>.db, PostgreSQL in the
 #                        database crm_load_<customers>; the load's time is kept beside them.
-#                        Each run adds what its writes create (customers, leads, transitions).
+#                        Each run adds what its writes create (customers, leads, transitions),
+#                        numbering its wrk runs on from the last one kept (DIR/<db>-<customers>.runs).
 # On PostgreSQL it also runs two copies of the server on the one database, each driven by its
 # own wrk with half of the most connections at once, and reports their sum beside one copy.
 # Prints a Markdown table per database and appends every result as a JSON line to
@@ -129,8 +130,17 @@ settle() {
   done
 }
 
-# Runs one scenario at every connection count against $1 (base URL), appending results.
+# Each wrk run has a number of its own, which the write scenarios build their new customers'
+# codes and leads' numbers from. On kept data the count goes on from the last run's, in
+# $RUNS_FILE, so that a run never repeats what an earlier one created.
 RUN_NO=0
+RUNS_FILE=""
+next_run() {
+  RUN_NO=$((RUN_NO + 1))
+  if [ -n "$RUNS_FILE" ]; then echo "$RUN_NO" >"$RUNS_FILE"; fi
+}
+
+# Runs one scenario at every connection count against $1 (base URL), appending results.
 drive() {
   local base=$1 scenario=$2 server=$3
   local c t line
@@ -148,7 +158,7 @@ drive() {
   for c in $CONNECTIONS; do
     t=2
     [ "$c" -lt 2 ] && t=1
-    RUN_NO=$((RUN_NO + 1))
+    next_run
     settle
     prepare "$scenario"
     line=$(LOAD_SCENARIO=$scenario LOAD_CONNECTIONS=$c LOAD_THREADS=$t LOAD_RUN=$RUN_NO \
@@ -182,7 +192,7 @@ two_copies() {
   SERVER_PID=$main_pid
   settle
   prepare get_customer
-  RUN_NO=$((RUN_NO + 1))
+  next_run
   local out=()
   for url in "$base" "$twin_url"; do
     LOAD_SCENARIO=get_customer LOAD_CONNECTIONS=$half LOAD_THREADS=1 LOAD_RUN=$RUN_NO \
@@ -251,6 +261,9 @@ run_db() {
     loaded="$CRM_LOAD_KEEP/$DB-$CUSTOMERS.load-seconds"
     # A load that did not finish left no time beside it: start that file again.
     [ "$DB" = sqlite ] && [ ! -f "$loaded" ] && rm -f "$DB_FILE" "$DB_FILE-wal" "$DB_FILE-shm"
+    RUNS_FILE="$CRM_LOAD_KEEP/$DB-$CUSTOMERS.runs"
+    [ -f "$loaded" ] || rm -f "$RUNS_FILE"
+    RUN_NO=$(cat "$RUNS_FILE" 2>/dev/null || echo 0)
   fi
   [ "$DB" = sqlite ] && DB_URL="sqlite://$DB_FILE?mode=rwc"
   # The admin's password is the first load's: a kept database keeps its accounts.

@@ -14,7 +14,8 @@ end
 
 function request()
   local rows = {}
-  local base = common.run * 10000000 + (tid or 0) * 5000000 + counter * 1000
+  -- Room for 500 requests per thread and run, and a thousand runs before mobiles repeat.
+  local base = common.run * 1000000 + (tid or 0) * 500000 + counter * 1000
   counter = counter + 1
   for i = 1, 1000 do
     local n = base + i
