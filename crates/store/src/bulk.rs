@@ -4,7 +4,8 @@
 //! statement whatever the number of rows, parsed and planned once, where a multi-row
 //! `VALUES` with tens of thousands of parameters costs more to parse and bind than to
 //! execute. On SQLite, which parses quickly, as multi-row `VALUES` in chunks under its
-//! bound-parameter limit. Also: which of many ids pass a condition, in one query.
+//! bound-parameter limit, each row's values moved into the statement, JSON documents as
+//! their text. Also: which of many ids pass a condition, in one query.
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{ColumnType, Value};
@@ -77,14 +78,58 @@ where
         .await?;
         return Ok(());
     }
+    // SQLite: multi-row `VALUES`, its text written here and the rows' values moved into the
+    // statement. The query builder would copy every value (a JSON document node by node)
+    // and the driver again; a JSON document goes as the text SQLite keeps it as.
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|c| !first.get(*c).is_not_set())
+        .collect();
+    if columns.is_empty() {
+        return Err(unsupported("row without values"));
+    }
+    let table = <A::Entity as Default>::default().table_name().to_owned();
+    let names = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tuple = format!("({})", vec!["?"; columns.len()].join(", "));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let batch: Vec<A> = rows.by_ref().take(chunk.max(1)).collect();
-        <A::Entity as EntityTrait>::insert_many(batch)
-            .exec_without_returning(conn)
-            .await?;
+        let count = batch.len();
+        let mut values = Vec::with_capacity(count * columns.len());
+        for mut row in batch {
+            for column in &columns {
+                values.push(sqlite_value(row.take(*column).into_value())?);
+            }
+        }
+        let sql = format!(
+            "INSERT INTO \"{table}\" ({names}) VALUES {}",
+            vec![tuple.as_str(); count].join(", ")
+        );
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            sql,
+            values,
+        ))
+        .await?;
     }
     Ok(())
+}
+
+/// A value as bound on SQLite: as the query builder binds it, but a JSON document as its
+/// text (what the driver would write for it) and an unset column as NULL.
+fn sqlite_value(value: Option<Value>) -> Result<Value, StoreError> {
+    Ok(match value {
+        None => Value::String(None),
+        Some(Value::Json(json)) => Value::String(
+            json.map(|j| serde_json::to_string(&j))
+                .transpose()
+                .map_err(|e| StoreError::Database(DbErr::Custom(e.to_string())))?,
+        ),
+        Some(other) => other,
+    })
 }
 
 /// Which of `ids` (values of the key column `id`) satisfy `condition`: one query.
