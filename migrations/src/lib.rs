@@ -22,6 +22,7 @@ mod m20261202_000014_customer_region_order;
 mod m20261203_000015_work_order_load_times;
 mod m20261204_000016_deal_forecast_days;
 mod m20261205_000017_customer_follow_up_order;
+mod m20261206_000018_sparse_indexes;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_work_order_load_times::Migration),
             Box::new(m20261204_000016_deal_forecast_days::Migration),
             Box::new(m20261205_000017_customer_follow_up_order::Migration),
+            Box::new(m20261206_000018_sparse_indexes::Migration),
         ]
     }
 }
