@@ -1,9 +1,9 @@
 //! Indexes on columns that most rows leave empty hold only the rows that fill them. A lead's
-//! company code, referrer, duplicate links, API key and conversion, and the API key (or
-//! account) behind an audit entry or event, are NULL in most rows, and every insert added
-//! that NULL to each of those indexes: twelve index entries a lead import wrote per row for
-//! nothing. Every lookup on these columns (`= value`, a foreign key's cascade, `IS NOT NULL`)
-//! is answered by the partial index on both databases.
+//! company code, referrer, duplicate links, creating account or API key, and conversion, and
+//! the API key (or account) behind an audit entry or event, are NULL in most rows: every
+//! lead inserted added its NULLs to up to eight indexes, and every audit entry and event to
+//! one or two more, for nothing. Every lookup on these columns (`= value`, a foreign key's
+//! cascade, `IS NOT NULL`) is answered by the partial index on both databases.
 
 use crate::helpers::execute_all;
 use sea_orm_migration::prelude::*;
