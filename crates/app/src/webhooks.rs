@@ -700,13 +700,8 @@ pub struct DeliveryRun {
 pub async fn deliver(ctx: &Ctx) -> Result<DeliveryRun, AppError> {
     let mut run = DeliveryRun::default();
     let active = store::active(&ctx.db).await?;
-    if active.is_empty() {
-        // Only an active subscription's deliveries are attempted: with none, there is
-        // nothing to claim, and no reason to take a turn to write.
-        return Ok(run);
-    }
-    // Read first, write only for work: with subscriptions but nothing new or due, a run
-    // reads two index entries and takes no turn to write.
+    // Read first, write only for work: only active subscriptions' deliveries are attempted,
+    // and a run with nothing new or due (or no subscription) takes no turn to write.
     let subscriptions: Vec<Uuid> = active.iter().map(|s| s.id).collect();
     for sub in active {
         if !crm_store::outbox::any_after(&ctx.db, sub.cursor).await? {

@@ -18,7 +18,8 @@ use serde_json::Value as Json;
 use crate::StoreError;
 
 /// Inserts `rows`; on SQLite `chunk` rows per statement. Columns left unset in the first row
-/// (database defaults, such as a sequence) are left to the database in every row.
+/// (database defaults, such as a sequence) are left to the database in every row; a column
+/// set in the first row and unset in a later one is NULL there.
 pub async fn insert_all<A>(
     conn: &impl ConnectionTrait,
     rows: Vec<A>,
@@ -30,10 +31,14 @@ where
     let Some(first) = rows.first() else {
         return Ok(());
     };
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|c| !first.get(*c).is_not_set())
+        .collect();
+    if columns.is_empty() {
+        return Err(unsupported("row without values"));
+    }
+    let table = <A::Entity as Default>::default().table_name().to_owned();
     if conn.get_database_backend() == DbBackend::Postgres {
-        let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
-            .filter(|c| !first.get(*c).is_not_set())
-            .collect();
         let mut names = Vec::with_capacity(columns.len());
         let mut defs = Vec::with_capacity(columns.len());
         for column in &columns {
@@ -57,7 +62,6 @@ where
                 values,
             });
         }
-        let table = <A::Entity as Default>::default().table_name().to_owned();
         let names = names.join(", ");
         // In the order given, so that sequences (the event feed's) number rows as listed.
         let sql = format!(
@@ -81,13 +85,6 @@ where
     // SQLite: multi-row `VALUES`, its text written here and the rows' values moved into the
     // statement. The query builder would copy every value (a JSON document node by node)
     // and the driver again; a JSON document goes as the text SQLite keeps it as.
-    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
-        .filter(|c| !first.get(*c).is_not_set())
-        .collect();
-    if columns.is_empty() {
-        return Err(unsupported("row without values"));
-    }
-    let table = <A::Entity as Default>::default().table_name().to_owned();
     let names = columns
         .iter()
         .map(|c| format!("\"{}\"", c.as_str()))
