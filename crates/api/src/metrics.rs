@@ -27,6 +27,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 const JOB_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0,
 ];
+/// How often histogram samples are drained into their buckets between scrapes.
+const UPKEEP: Duration = Duration::from_secs(5);
 /// Longest a scrape waits for the database gauges.
 const GAUGE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the database gauges are reused: scrapes more frequent than this (or a flood of
@@ -60,6 +62,20 @@ fn handle() -> &'static PrometheusHandle {
             tracing::warn!(error = %e, "another metrics recorder is installed");
         }
         describe();
+        // Histograms keep every sample until they are drained into their buckets: by a
+        // scrape, or by this upkeep, so that a server nobody scrapes does not grow.
+        let upkeep = handle.clone();
+        if let Err(e) = std::thread::Builder::new()
+            .name("metrics-upkeep".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP);
+                    upkeep.run_upkeep();
+                }
+            })
+        {
+            tracing::warn!(error = %e, "metrics upkeep not started: histograms drain only when scraped");
+        }
         handle
     })
 }
@@ -179,12 +195,7 @@ pub async fn middleware(
     let result = next.call(req).await;
     drop(in_flight);
     let (route, status) = match &result {
-        Ok(res) => (
-            res.request()
-                .match_pattern()
-                .unwrap_or_else(|| "unmatched".to_owned()),
-            res.status().as_u16(),
-        ),
+        Ok(res) => (route_of(res.request()), res.status().as_u16()),
         Err(e) => (
             "unmatched".to_owned(),
             e.as_response_error().status_code().as_u16(),
@@ -196,6 +207,16 @@ pub async fn middleware(
     metrics::histogram!("crm_http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     result
+}
+
+/// The route template of an answered request: as its log span found it, else found again.
+fn route_of(req: &HttpRequest) -> String {
+    use actix_web::HttpMessage;
+    if let Some(route) = req.extensions().get::<crate::telemetry::RoutePattern>() {
+        return route.0.clone();
+    }
+    req.match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned())
 }
 
 /// Whether the scrape carries the configured token (`Authorization: Bearer …`), compared by

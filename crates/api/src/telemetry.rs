@@ -11,6 +11,11 @@ use tracing_actix_web::RootSpanBuilder;
 
 use crate::request_id::{RequestId, RequestStart};
 
+/// The route template a request matched (`unmatched` when none did), found once when its span
+/// opens and kept in its extensions for the metrics, which label requests by it.
+#[derive(Debug, Clone)]
+pub(crate) struct RoutePattern(pub String);
+
 /// Builds the root span of each request.
 pub struct CrmRootSpan;
 
@@ -24,6 +29,7 @@ impl RootSpanBuilder for CrmRootSpan {
         let route = request
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
+        request.extensions_mut().insert(RoutePattern(route.clone()));
         tracing::info_span!(
             "request",
             request_id = %request_id,
