@@ -836,6 +836,22 @@ async fn contacts_keep_exactly_one_primary_and_at_least_one() {
         201,
     )
     .await;
+    // The profile shows the primary contact first, whatever the order they were added in.
+    let profile = json(
+        app.as_user(Method::GET, &format!("/api/v1/customers/{id}"), &sales.token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let shown: Vec<&Value> = profile["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(shown, vec![&second["id"], &json!(first)]);
     let list = json(
         app.as_user(
             Method::GET,
