@@ -12,6 +12,8 @@
 #                        (default postgres://postgres@127.0.0.1:5432/postgres)
 #   CRM_LOAD_CONNECTIONS connection counts (default "1 16 64")
 #   CRM_LOAD_WARM        seconds each read scenario runs unrecorded before it is measured (default 5)
+#   CRM_LOAD_PACED       1 (default): each scenario runs once more at the most connections,
+#                        offered half the throughput it reached there (0: not)
 #   CRM_LOAD_SCENARIOS   scenarios to run (default: all, in the order below)
 #   CRM_LOAD_PORT, CRM_LOAD_FLOOR_PORT, CRM_LOAD_TWIN_PORT  ports (default 18098, 18099, 18097)
 #   CRM_LOAD_KEEP=DIR    keep the loaded data and reuse it in the next run with the same number
@@ -140,10 +142,34 @@ next_run() {
   if [ -n "$RUNS_FILE" ]; then echo "$RUN_NO" >"$RUNS_FILE"; fi
 }
 
-# Runs one scenario at every connection count against $1 (base URL), appending results.
+# One wrk run of scenario $2 against $1 (base URL) for server $3 at $4 connections, offering
+# $5 requests a second (0: as many as the server takes); appends its result.
+measure() {
+  local base=$1 scenario=$2 server=$3 c=$4 rate=$5 t=2 line offered=""
+  [ "$c" -lt 2 ] && t=1
+  [ "$rate" -gt 0 ] && offered=" offered $rate req/s"
+  next_run
+  settle
+  prepare "$scenario"
+  line=$(LOAD_SCENARIO=$scenario LOAD_CONNECTIONS=$c LOAD_THREADS=$t LOAD_RUN=$RUN_NO LOAD_RATE=$rate \
+    wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 10s -s "bench/wrk/$scenario.lua" "$base" 2>&1 |
+    tee -a "$WORK/wrk.log" | grep '^{"scenario"' || true)
+  if [ -z "$line" ]; then
+    echo "wrk gave no result for $scenario at $c connections$offered; see below" >&2
+    tail -20 "$WORK/wrk.log" >&2
+    return 0
+  fi
+  echo "$line" | jq -c --arg db "$DB" --arg server "$server" '{db: $db, server: $server} + .' |
+    tee -a "$RESULTS" >>"$WORK/results.jsonl"
+  echo "  $server $scenario c=$c$offered: $(echo "$line" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"')"
+}
+
+# Runs one scenario at every connection count against $1 (base URL), appending results; then,
+# unless CRM_LOAD_PACED=0, once more at the most connections offering half the throughput
+# just measured there: latency at a load the server carries, beside latency at saturation.
 drive() {
   local base=$1 scenario=$2 server=$3
-  local c t line
+  local c most=0 rate
   # A read first runs unrecorded for a few seconds, so that its figures, the server's and the
   # floor's alike, do not depend on which pages the scenarios before it left in the caches.
   case "$scenario" in
@@ -156,23 +182,16 @@ drive() {
       fi ;;
   esac
   for c in $CONNECTIONS; do
-    t=2
-    [ "$c" -lt 2 ] && t=1
-    next_run
-    settle
-    prepare "$scenario"
-    line=$(LOAD_SCENARIO=$scenario LOAD_CONNECTIONS=$c LOAD_THREADS=$t LOAD_RUN=$RUN_NO \
-      wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 10s -s "bench/wrk/$scenario.lua" "$base" 2>&1 |
-      tee -a "$WORK/wrk.log" | grep '^{"scenario"' || true)
-    if [ -z "$line" ]; then
-      echo "wrk gave no result for $scenario at $c connections; see below" >&2
-      tail -20 "$WORK/wrk.log" >&2
-      continue
-    fi
-    echo "$line" | jq -c --arg db "$DB" --arg server "$server" '{db: $db, server: $server} + .' |
-      tee -a "$RESULTS" >>"$WORK/results.jsonl"
-    echo "  $server $scenario c=$c: $(echo "$line" | jq -r '"\(.rps) req/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, errors \(.errors)"')"
+    measure "$base" "$scenario" "$server" "$c" 0
+    [ "$c" -gt "$most" ] && most=$c
   done
+  [ "${CRM_LOAD_PACED:-1}" = 1 ] || return 0
+  rate=$(jq -r --arg s "$scenario" --arg v "$server" --argjson c "$most" \
+    'select(.scenario == $s and .server == $v and .connections == $c and .offered_rps == 0) | .rps / 2 | floor' \
+    "$WORK/results.jsonl" | tail -1)
+  if [ -n "$rate" ] && [ "$rate" -gt 0 ]; then
+    measure "$base" "$scenario" "$server" "$most" "$rate"
+  fi
 }
 
 # Two copies on one database ($1 the first copy's URL, $2 its PID): a second server (without
@@ -287,6 +306,13 @@ run_db() {
       echo "$load_s" >"$loaded"
     fi
   fi
+  # The database server's settings that the figures depend on, recorded with them.
+  local settings=""
+  if [ "$DB" = postgres ]; then
+    settings=$(sql "SELECT string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
+      WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'autovacuum', 'max_connections')")
+    echo "PostgreSQL $(sql "SHOW server_version"): $settings"
+  fi
   sql "SELECT status, probability, count(*) FROM opportunities GROUP BY status, probability ORDER BY status, probability" |
     awk '{printf "%s%s at %s: %s", (NR > 1 ? ", " : "deals: "), $1, $2, $3} END {print ""}'
 
@@ -362,8 +388,9 @@ run_db() {
   jq -cn --arg db "$DB" --argjson customers "$CUSTOMERS" --argjson cold "$cold" --argjson idle "$idle" \
     --argjson idle_anon "$idle_anon" --argjson idle_file "$idle_file" \
     --argjson peak "$peak" --argjson load "$load_s" --arg fcold "$floor_cold" --arg fidle "$floor_idle" \
-    --argjson jobs "$jobs" \
+    --argjson jobs "$jobs" --arg settings "$settings" \
     '{db: $db, server: "crm", scenario: "process", customers: $customers, demo_data_s: $load, jobs: $jobs,
+      settings: $settings,
       cold_start_ms: $cold, idle_rss_kib: $idle, idle_rss_anon_kib: $idle_anon,
       idle_rss_file_kib: $idle_file, peak_rss_kib: $peak,
       floor_cold_start_ms: ($fcold | tonumber? // null), floor_idle_rss_kib: ($fidle | tonumber? // null)}' |
@@ -373,7 +400,8 @@ run_db() {
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 proc = next(r for r in rows if r["scenario"] == "process")
-runs = [r for r in rows if r["scenario"] != "process"]
+runs = [r for r in rows if r["scenario"] != "process" and not r.get("offered_rps")]
+paced = [r for r in rows if r["scenario"] != "process" and r.get("offered_rps")]
 db = proc["db"]
 print(f"\n### {db}: {proc['customers']:,} customers (demo data loaded in {proc['demo_data_s']} s)\n")
 print("| server | scenario | connections | req/s | p50 ms | p99 ms | max ms | errors |")
@@ -381,7 +409,16 @@ print("|---|---|---:|---:|---:|---:|---:|---:|")
 for r in runs:
     print(f"| {r['server']} | {r['scenario']} | {r['connections']} | {r['rps']:,.1f} | {r['p50_ms']:.2f} "
           f"| {r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['errors']} |")
+if paced:
+    print("\nAt half the throughput reached at the most connections (offered, not saturating):\n")
+    print("| server | scenario | connections | offered req/s | req/s | p50 ms | p99 ms | max ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in paced:
+        print(f"| {r['server']} | {r['scenario']} | {r['connections']} | {r['offered_rps']:,.0f} | {r['rps']:,.1f} "
+              f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['errors']} |")
 print()
+if proc.get("settings"):
+    print(f"- database settings: {proc['settings']}")
 print(f"- cold start to the first answer from /readyz: {proc['cold_start_ms']} ms")
 print(f"- idle RSS: {proc['idle_rss_kib'] / 1024:.1f} MiB (the process's own {proc['idle_rss_anon_kib'] / 1024:.1f}, "
       f"mapped files {proc['idle_rss_file_kib'] / 1024:.1f}); peak RSS (VmHWM) after every run: {proc['peak_rss_kib'] / 1024:.1f} MiB")
@@ -390,7 +427,7 @@ if proc.get("floor_cold_start_ms") is not None:
 imports = [r for r in runs if r["scenario"] == "import_leads" and r["connections"] == 1 and r["server"] == "crm"]
 for r in imports:
     print(f"- lead import, 1,000 rows per request at 1 connection: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
-errors = sum(r["errors"] for r in runs)
+errors = sum(r["errors"] for r in runs + paced)
 for twin in (r for r in runs if r["server"] == "crm x2"):
     one = next((r for r in runs if r["server"] == "crm" and r["scenario"] == twin["scenario"]
                 and r["connections"] == twin["connections"]), None)

@@ -86,6 +86,19 @@ function M.uscc(first17)
   return first17 .. string.sub(ALPHABET, check + 1, check + 1)
 end
 
+-- LOAD_RATE (requests a second, all connections together): when set, the run offers about
+-- that load instead of as much as the server takes. After each answer a connection waits an
+-- exponentially distributed time (the gaps between arrivals of a Poisson process) before its
+-- next request, so that latency is measured at a given load rather than only at saturation,
+-- where it is the number of connections over the throughput whatever the server does.
+local rate = tonumber(os.getenv("LOAD_RATE") or "")
+if rate and rate > 0 then
+  local gap_ms = tonumber(os.getenv("LOAD_CONNECTIONS") or "1") / rate * 1000
+  function M.delay()
+    return math.floor(-math.log(1 - math.random()) * gap_ms + 0.5)
+  end
+end
+
 -- One JSON line: throughput, latency (ms) and errors (non-2xx/3xx statuses and socket errors).
 function M.done(summary, latency, requests)
   local e = summary.errors
@@ -96,10 +109,11 @@ function M.done(summary, latency, requests)
     rps = summary.requests / seconds
   end
   io.write(string.format(
-    '{"scenario":"%s","connections":%d,"requests":%d,"seconds":%.2f,"rps":%.1f,' ..
-    '"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"errors":%d}\n',
+    '{"scenario":"%s","connections":%d,"offered_rps":%.1f,"requests":%d,"seconds":%.2f,' ..
+    '"rps":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,"errors":%d}\n',
     os.getenv("LOAD_SCENARIO") or "unknown",
     tonumber(os.getenv("LOAD_CONNECTIONS") or "0"),
+    rate or 0,
     summary.requests, seconds, rps,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     errors))

@@ -6,6 +6,7 @@ local headers
 local counter = 0
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   headers = common.headers()

@@ -7,6 +7,7 @@ local next_index = 0
 local NEXT = { ["30"] = "60", ["60"] = "90", ["90"] = "30" }
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   ids, versions, stages = {}, {}, {}

@@ -5,6 +5,7 @@ local n = 0
 local GROUPS = { "owner", "month" }
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   headers = common.headers()

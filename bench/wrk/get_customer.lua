@@ -3,6 +3,7 @@ local common = dofile((os.getenv("LOAD_WRK_DIR") or "bench/wrk") .. "/common.lua
 local ids, headers
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   ids = common.lines(os.getenv("LOAD_IDS"))

@@ -7,6 +7,7 @@ local REGIONS = { "44", "32", "33", "31", "11", "37", "35", "51" }
 local SOURCES = { "fair", "website", "referral", "phone", "other" }
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   headers = common.headers()

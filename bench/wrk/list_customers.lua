@@ -4,6 +4,7 @@ local common = dofile((os.getenv("LOAD_WRK_DIR") or "bench/wrk") .. "/common.lua
 local query, regions, headers
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   query = os.getenv("LOAD_LIST_QUERY") or "limit=50"

@@ -4,6 +4,7 @@ local common = dofile((os.getenv("LOAD_WRK_DIR") or "bench/wrk") .. "/common.lua
 local headers, body
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   headers = { ["Content-Type"] = "application/json" }

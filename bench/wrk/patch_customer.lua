@@ -6,6 +6,7 @@ local ids, versions, headers
 local next_index, counter = 0, 0
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   ids, versions = {}, {}

@@ -5,6 +5,7 @@ local n = 0
 local QUERIES = { "limit=50", "open=true&limit=50" }
 
 setup = common.setup
+delay = common.delay
 
 function init(args)
   headers = common.headers()
