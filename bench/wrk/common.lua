@@ -91,11 +91,13 @@ end
 -- exponentially distributed time (the gaps between arrivals of a Poisson process) before its
 -- next request, so that latency is measured at a given load rather than only at saturation,
 -- where it is the number of connections over the throughput whatever the server does.
+-- A wait is cut at two seconds: a connection left idle for the server's keep-alive (5 s)
+-- would be closed under it and counted as an error.
 local rate = tonumber(os.getenv("LOAD_RATE") or "")
 if rate and rate > 0 then
   local gap_ms = tonumber(os.getenv("LOAD_CONNECTIONS") or "1") / rate * 1000
   function M.delay()
-    return math.floor(-math.log(1 - math.random()) * gap_ms + 0.5)
+    return math.min(2000, math.floor(-math.log(1 - math.random()) * gap_ms + 0.5))
   end
 end
 
