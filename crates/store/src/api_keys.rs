@@ -96,13 +96,22 @@ pub async fn revoke(conn: &impl ConnectionTrait, id: Uuid) -> Result<bool, Store
     Ok(result.rows_affected == 1)
 }
 
-/// Records a use, at most once a minute per key so that busy integrators do not turn every
-/// request into a write.
+/// Records a use of `key` (as just read), at most once a minute per key so that busy
+/// integrators do not turn every request into a write: when the key as read was used within
+/// the minute, nothing is sent to the database at all (an `UPDATE` that changes nothing still
+/// takes SQLite's write lock).
 pub async fn touch(
     conn: &impl ConnectionTrait,
-    id: Uuid,
+    key: &Model,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if key
+        .last_used_at
+        .is_some_and(|used| used >= at - TOUCH_INTERVAL)
+    {
+        return Ok(());
+    }
+    let id = key.id;
     Entity::update_many()
         .col_expr(Column::LastUsedAt, Expr::value(at))
         .filter(Column::Id.eq(id))

@@ -85,7 +85,7 @@ async fn authenticate_integrator(state: &AppState, key: &str) -> Result<Caller, 
         .ok_or(AppError::Unauthenticated(
             "The API key is invalid or revoked.",
         ))?;
-    crm_store::api_keys::touch(&state.ctx.db, found.id, Utc::now()).await?;
+    crm_store::api_keys::touch(&state.ctx.db, &found, Utc::now()).await?;
     Ok(Caller::Integrator {
         key_id: found.id,
         scopes: found
