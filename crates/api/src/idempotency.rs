@@ -2,7 +2,10 @@
 //! caller; its first successful response is kept for 24 hours and replayed, with
 //! `Idempotent-Replayed: true`, when the same caller retries with the same key and the same
 //! request. The same key with a different request is 422; a retry while the first is still
-//! running is 409. Failed requests release their key so they can be retried.
+//! running is 409. Failed requests release their key so they can be retried. An answer that
+//! shows a secret (a new API key, a webhook's signing secret) is not kept: its secret is
+//! shown once and stored nowhere in clear, so a retry of it is 409 with the `Location` of what
+//! it made.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -22,6 +25,11 @@ use crate::error::{ApiError, ErrorCode, FieldError};
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
+
+/// Marks an answer that shows a secret, in its extensions: the middleware keeps only that the
+/// request succeeded (and where its resource is), never the answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShowsSecret;
 /// Largest request body considered (an attachment upload with its multipart framing).
 const MAX_BODY: usize = crm_app::attachments::MAX_ATTACHMENT + 64 * 1024;
 /// Largest response kept for replay: a 1,000-row import's answer with errors on every row
@@ -154,6 +162,22 @@ pub async fn middleware(
                         .to_owned(),
             })));
         }
+        Ok(Claim::Existing(row)) if row.body.is_none() => {
+            let mut response =
+                actix_web::ResponseError::error_response(&ApiError(AppError::Conflict {
+                    code: ErrorCode::Conflict,
+                    detail: "A request with this Idempotency-Key succeeded already; its answer showed a secret, which is shown once and not kept. The resource is at Location; rotate or replace its secret to get a new one.".to_owned(),
+                }));
+            if let Some(location) = row
+                .location
+                .as_deref()
+                .and_then(|l| header::HeaderValue::from_str(l).ok())
+            {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            let (http_req, _) = req.into_parts();
+            return Ok(ServiceResponse::new(http_req, response));
+        }
         Ok(Claim::Existing(row)) => {
             let (http_req, _) = req.into_parts();
             return Ok(ServiceResponse::new(http_req, replay(&row)));
@@ -203,6 +227,22 @@ pub async fn middleware(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
+    // An answer showing a secret is kept as "done" without its body (see the module's note);
+    // one that is not text cannot be replayed and is only sent.
+    let body = if head.extensions().get::<ShowsSecret>().is_some() {
+        None
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => Some(text),
+            Err(_) => {
+                let _ = idempotency::release(&state.ctx.db, &principal, &key).await;
+                return Ok(ServiceResponse::new(
+                    http_req,
+                    head.set_body(bytes).map_into_boxed_body(),
+                ));
+            }
+        }
+    };
     let row = idempotency::Model {
         principal: principal.clone(),
         key: key.clone(),
@@ -211,7 +251,7 @@ pub async fn middleware(
         location: text(header::LOCATION),
         etag: text(header::ETAG),
         content_type: text(header::CONTENT_TYPE),
-        body: String::from_utf8(bytes.to_vec()).ok(),
+        body,
         created_at: chrono::Utc::now(),
     };
     if let Err(e) = idempotency::complete(&state.ctx.db, row).await {

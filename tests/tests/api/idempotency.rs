@@ -113,3 +113,66 @@ async fn failing_requests_racing_on_one_key_never_break_the_server() {
         }
     }
 }
+
+/// An answer that shows a secret (a new API key, a webhook's signing secret) is not kept for
+/// replay: the secret is shown once and stored nowhere in clear. A retry is 409 with the
+/// `Location` of what the first request made, and nothing is made twice.
+#[tokio::test]
+async fn an_answer_showing_a_secret_is_not_kept_for_replay() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn().await;
+    let admin = app.user(Role::Admin).await;
+    let post = |path: &'static str, key: &'static str, body: serde_json::Value| {
+        let request = app
+            .as_user(Method::POST, path, &admin.token)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move { request.send().await.unwrap() }
+    };
+
+    let body = json!({"name": "官网表单", "scopes": ["leads:write"]});
+    let first = post("/api/v1/api-keys", "key-2026-01", body.clone()).await;
+    let location = first.headers()["location"].clone();
+    let secret = json(first, 201).await["key"].as_str().unwrap().to_owned();
+    let again = post("/api/v1/api-keys", "key-2026-01", body).await;
+    assert_eq!(again.headers()["location"], location);
+    let refused = problem(again, 409, "conflict").await;
+    assert!(!refused.to_string().contains(&secret));
+    let keys = json(
+        app.as_user(Method::GET, "/api/v1/api-keys", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1, "created once");
+
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["customer.created"]});
+    let first = post("/api/v1/webhooks", "hook-2026-01", hook.clone()).await;
+    let signing = json(first, 201).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let again = post("/api/v1/webhooks", "hook-2026-01", hook).await;
+    problem(again, 409, "conflict").await;
+
+    // What the server keeps for replays holds neither secret.
+    let db = &app.test_db.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT body FROM idempotency_keys",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let body: Option<String> = row.try_get_by_index(0).unwrap();
+        let body = body.unwrap_or_default();
+        assert!(
+            !body.contains(&secret) && !body.contains(&signing),
+            "{body}"
+        );
+    }
+}

@@ -51,13 +51,17 @@ pub async fn create_api_key(
     body: Json<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let created: CreatedApiKey = uc::create(&state.ctx, &caller, body.input()).await?;
-    Ok(HttpResponse::build(StatusCode::CREATED)
+    let mut response = HttpResponse::build(StatusCode::CREATED)
         .insert_header((
             header::LOCATION,
             format!("/api/v1/api-keys/{}", created.api_key.id),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(created))
+        .json(created);
+    response
+        .extensions_mut()
+        .insert(crate::idempotency::ShowsSecret);
+    Ok(response)
 }
 
 /// Revokes an API key; it stops working at once.

@@ -19,7 +19,11 @@ fn respond(status: StatusCode, webhook: &Webhook) -> HttpResponse {
 
 fn respond_with_secret(status: StatusCode, created: &WebhookWithSecret) -> HttpResponse {
     let webhook = &created.webhook;
-    super::resource(status, created, webhook.version, "webhooks", webhook.id)
+    let mut response = super::resource(status, created, webhook.version, "webhooks", webhook.id);
+    response
+        .extensions_mut()
+        .insert(crate::idempotency::ShowsSecret);
+    response
 }
 
 /// Every webhook subscription, oldest first. Secrets are not shown.
