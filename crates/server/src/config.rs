@@ -131,6 +131,8 @@ pub struct Config {
     /// Failed attempts in a row after which a subscription is turned off
     /// (`CRM_WEBHOOK_DISABLE_AFTER`).
     pub webhook_disable_after: u32,
+    /// Deliveries one server copy sends at once (`CRM_WEBHOOK_CONCURRENCY`).
+    pub webhook_concurrency: usize,
     /// Whether webhook targets may be loopback, private or link-local addresses
     /// (`CRM_WEBHOOK_ALLOW_PRIVATE`); off by default so that no one can make the server call
     /// into its own network.
@@ -177,6 +179,7 @@ impl Default for Config {
             webhook_backoff_max_seconds: 6 * 3600,
             webhook_max_attempts: 12,
             webhook_disable_after: 50,
+            webhook_concurrency: 8,
             webhook_allow_private: false,
             metrics_path: "/metrics".to_owned(),
             metrics_token: None,
@@ -221,6 +224,7 @@ const ENV_KEYS: &[&str] = &[
     "webhook_backoff_max_seconds",
     "webhook_max_attempts",
     "webhook_disable_after",
+    "webhook_concurrency",
     "webhook_allow_private",
     "metrics_path",
     "metrics_token",
@@ -331,6 +335,9 @@ impl Config {
         if !(1..=100_000).contains(&self.webhook_disable_after) {
             return Err("invalid configuration: `webhook_disable_after` (CRM_WEBHOOK_DISABLE_AFTER) must be 1 to 100000".to_owned());
         }
+        if !(1..=64).contains(&self.webhook_concurrency) {
+            return Err("invalid configuration: `webhook_concurrency` (CRM_WEBHOOK_CONCURRENCY) must be 1 to 64".to_owned());
+        }
         if !self.metrics_path.is_empty()
             && (!self.metrics_path.starts_with('/')
                 || self.metrics_path == "/"
@@ -373,7 +380,7 @@ impl Config {
             backoff_max: Duration::from_secs(self.webhook_backoff_max_seconds),
             max_attempts: self.webhook_max_attempts,
             disable_after: self.webhook_disable_after,
-            ..crm_app::webhooks::WebhookSettings::default()
+            concurrency: self.webhook_concurrency,
         }
     }
 
@@ -470,6 +477,14 @@ mod tests {
             assert!(err.contains("CRM_CORS_ORIGINS"), "{err}");
             Ok(())
         });
+        for concurrency in ["0", "65", "many"] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env("CRM_WEBHOOK_CONCURRENCY", concurrency);
+                let err = Config::load(None).err().unwrap_or_default();
+                assert!(err.contains("webhook_concurrency"), "{concurrency}: {err}");
+                Ok(())
+            });
+        }
         for mib in ["1048577", "-1", "lots"] {
             figment::Jail::expect_with(|jail| {
                 jail.set_env("CRM_SQLITE_MMAP_MIB", mib);
