@@ -118,8 +118,10 @@ stop() {
 }
 
 # Waits until the server ($SERVER_PID) is idle (under 4 % of a core for half a second, at
-# most a minute): wrk stops with requests still in flight, and the next run (and the inputs
-# read for it) must not see their tail.
+# most a minute) and, on PostgreSQL, no other session of the database is running a statement
+# (a background job's, or the tail of the last run's; at most half a minute more): wrk stops
+# with requests still in flight, and the next run (and the inputs read for it) must not see
+# their tail.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 settle() {
   local prev cur
@@ -127,8 +129,14 @@ settle() {
   for _ in $(seq 1 120); do
     sleep 0.5
     cur=$(cpu_ticks "$SERVER_PID")
-    [ $((cur - prev)) -le 2 ] && return 0
+    [ $((cur - prev)) -le 2 ] && break
     prev=$cur
+  done
+  [ "$DB" = postgres ] || return 0
+  for _ in $(seq 1 60); do
+    [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+      AND state = 'active' AND pid <> pg_backend_pid()")" = 0 ] && return 0
+    sleep 0.5
   done
 }
 
@@ -345,10 +353,30 @@ run_db() {
   LOAD_REGIONS=$(sql "SELECT region FROM customers GROUP BY region ORDER BY count(*) DESC LIMIT 6" | paste -sd, -)
   LOAD_LIST_QUERY="tier=key&tag=$(jq -rn --arg t "$LIST_TAG" '$t|@uri')&limit=50"
 
-  SERVER_PID=$pid
+  # The floor, on the same data, with the same request scripts (no prefix, no token), started
+  # beside the server and driven right after it on each of its two requests, so that both
+  # meet the database's and the system's caches as the same scenario left them.
+  local floor_cold="" floor_idle="" fpid=""
+  if [ "$HAVE_FLOOR" = 1 ]; then
+    local floor_db=$DB_URL
+    [ "$DB" = sqlite ] && floor_db="sqlite://$DB_FILE"
+    FLOOR_BIND="127.0.0.1:$FLOOR_PORT" FLOOR_DATABASE_URL="$floor_db" \
+      start_and_time "$WORK/floor.log" "$floor_url" "$FLOOR_BIN" || exit 1
+    floor_cold=$COLD
+    fpid=$STARTED
+    sleep 2
+    floor_idle=$(kib VmRSS "$fpid")
+  fi
+
   for scenario in $SCENARIOS; do
+    SERVER_PID=$pid
     drive "$crm_url" "$scenario" crm
+    if [ -n "$fpid" ] && { [ "$scenario" = get_customer ] || [ "$scenario" = list_customers ]; }; then
+      SERVER_PID=$fpid
+      LOAD_TOKEN="" LOAD_PREFIX="" drive "$floor_url" "$scenario" floor
+    fi
   done
+  SERVER_PID=$pid
   peak=$(kib VmHWM "$pid")
   if [ "$DB" = postgres ] && [[ " $SCENARIOS " == *" get_customer "* ]]; then
     two_copies "$crm_url" "$pid"
@@ -369,24 +397,7 @@ run_db() {
   echo "background jobs during the run: $(jq -r 'to_entries | map("\(.key) \(.value.runs) × \(.value.seconds / .value.runs * 1000 | round) ms") | join(", ")' <<<"$jobs")"
   stop "$pid"
 
-  # The floor, on the same data, with the same request scripts (no prefix, no token).
-  local floor_cold="" floor_idle=""
-  if [ "$HAVE_FLOOR" = 1 ]; then
-    local floor_db=$DB_URL
-    [ "$DB" = sqlite ] && floor_db="sqlite://$DB_FILE"
-    FLOOR_BIND="127.0.0.1:$FLOOR_PORT" FLOOR_DATABASE_URL="$floor_db" \
-      start_and_time "$WORK/floor.log" "$floor_url" "$FLOOR_BIN" || exit 1
-    floor_cold=$COLD
-    local fpid=$STARTED
-    SERVER_PID=$fpid
-    sleep 2
-    floor_idle=$(kib VmRSS "$fpid")
-    LOAD_TOKEN="" LOAD_PREFIX=""
-    for scenario in get_customer list_customers; do
-      drive "$floor_url" "$scenario" floor
-    done
-    stop "$fpid"
-  fi
+  [ -n "$fpid" ] && stop "$fpid"
 
   jq -cn --arg db "$DB" --argjson customers "$CUSTOMERS" --argjson cold "$cold" --argjson idle "$idle" \
     --argjson idle_anon "$idle_anon" --argjson idle_file "$idle_file" \

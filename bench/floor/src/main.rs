@@ -131,10 +131,11 @@ const CUSTOMER_COLUMNS: &str = "c.id, c.name, c.uscc, c.industry_code, c.custome
 const CONTACT_COLUMNS: &str =
     "k.id, k.name, k.title, k.mobile, k.email, k.birthday, k.is_primary";
 
-/// The customer's contacts as a JSON array, the primary first, then by id: PostgreSQL.
+/// The customer's contacts as a JSON array, unordered (sorted after reading, as the API
+/// does): PostgreSQL.
 const PG_CONTACTS: &str = "(SELECT json_agg(json_build_object('id', k.id, 'name', k.name, \
      'title', k.title, 'mobile', k.mobile, 'email', k.email, 'birthday', k.birthday, \
-     'is_primary', k.is_primary) ORDER BY k.is_primary DESC, k.id)::text \
+     'is_primary', k.is_primary))::text \
      FROM contacts k WHERE k.customer_id = c.id)";
 
 /// The same for SQLite (ids are 16-byte blobs, flags integers).
@@ -142,8 +143,8 @@ const SQLITE_CONTACTS: &str = "(SELECT json_group_array(json_object('id', \
      lower(substr(hex(k.id), 1, 8) || '-' || substr(hex(k.id), 9, 4) || '-' || \
      substr(hex(k.id), 13, 4) || '-' || substr(hex(k.id), 17, 4) || '-' || substr(hex(k.id), 21)), \
      'name', k.name, 'title', k.title, 'mobile', k.mobile, 'email', k.email, \
-     'birthday', k.birthday, 'is_primary', json(CASE WHEN k.is_primary THEN 'true' ELSE 'false' END)) \
-     ORDER BY k.is_primary DESC, k.id) FROM contacts k WHERE k.customer_id = c.id)";
+     'birthday', k.birthday, 'is_primary', json(CASE WHEN k.is_primary THEN 'true' ELSE 'false' END))) \
+     FROM contacts k WHERE k.customer_id = c.id)";
 
 /// The customer's tag names as a JSON array, by name (column 37): PostgreSQL.
 const PG_TAGS: &str = "(SELECT json_agg(t.name ORDER BY t.name)::text FROM customer_tags x \
@@ -189,9 +190,13 @@ macro_rules! customers_from_rows {
                 let tags: Option<String> = row.try_get($tags_col)?;
                 let contacts: Vec<Contact> = if $json {
                     let text: Option<String> = row.try_get(30_usize)?;
-                    text.as_deref()
+                    let mut contacts: Vec<Contact> = text
+                        .as_deref()
                         .and_then(|t| serde_json::from_str(t).ok())
-                        .unwrap_or_default()
+                        .unwrap_or_default();
+                    // Read unordered, as the API reads them: the primary first, then by id.
+                    contacts.sort_unstable_by_key(|c| (!c.is_primary, c.id));
+                    contacts
                 } else {
                     Vec::new()
                 };
