@@ -838,10 +838,14 @@ async fn contacts_keep_exactly_one_primary_and_at_least_one() {
     .await;
     // The profile shows the primary contact first, whatever the order they were added in.
     let profile = json(
-        app.as_user(Method::GET, &format!("/api/v1/customers/{id}"), &sales.token)
-            .send()
-            .await
-            .unwrap(),
+        app.as_user(
+            Method::GET,
+            &format!("/api/v1/customers/{id}"),
+            &sales.token,
+        )
+        .send()
+        .await
+        .unwrap(),
         200,
     )
     .await;
