@@ -12,6 +12,7 @@
 #                        (default postgres://postgres@127.0.0.1:5432/postgres)
 #   CRM_LOAD_CONNECTIONS connection counts (default "1 16 64")
 #   CRM_LOAD_WARM        seconds each read scenario runs unrecorded before it is measured (default 5)
+#   CRM_LOAD_IDLE_WAIT   seconds the idle RSS is read again after the first reading (default 35)
 #   CRM_LOAD_PACED       1 (default): each scenario runs once more at the most connections,
 #                        offered half the throughput it reached there (0: not)
 #   CRM_LOAD_SCENARIOS   scenarios to run (default: all, in the order below)
@@ -343,6 +344,13 @@ run_db() {
   idle_anon=$(kib RssAnon "$pid")
   idle_file=$(kib RssFile "$pid")
   echo "cold start ${cold} ms, idle RSS ${idle} KiB (own ${idle_anon}, mapped files ${idle_file})"
+  # And once the server has been idle a while: SQLite connections left idle for 30 s close and
+  # give their page caches back.
+  local idle_wait=${CRM_LOAD_IDLE_WAIT:-35} idle_later idle_later_anon
+  sleep "$idle_wait"
+  idle_later=$(kib VmRSS "$pid")
+  idle_later_anon=$(kib RssAnon "$pid")
+  echo "idle RSS after $idle_wait s more: ${idle_later} KiB (own ${idle_later_anon})"
 
   export LOAD_TOKEN LOAD_PASSWORD="$PASSWORD" LOAD_USERNAME=admin LOAD_PREFIX=/api/v1
   LOAD_TOKEN=$(curl -fsS -H 'Content-Type: application/json' \
@@ -401,12 +409,14 @@ run_db() {
 
   jq -cn --arg db "$DB" --argjson customers "$CUSTOMERS" --argjson cold "$cold" --argjson idle "$idle" \
     --argjson idle_anon "$idle_anon" --argjson idle_file "$idle_file" \
+    --argjson idle_wait "$idle_wait" --argjson idle_later "$idle_later" --argjson idle_later_anon "$idle_later_anon" \
     --argjson peak "$peak" --argjson load "$load_s" --arg fcold "$floor_cold" --arg fidle "$floor_idle" \
     --argjson jobs "$jobs" --arg settings "$settings" \
     '{db: $db, server: "crm", scenario: "process", customers: $customers, demo_data_s: $load, jobs: $jobs,
       settings: $settings,
       cold_start_ms: $cold, idle_rss_kib: $idle, idle_rss_anon_kib: $idle_anon,
-      idle_rss_file_kib: $idle_file, peak_rss_kib: $peak,
+      idle_rss_file_kib: $idle_file, idle_wait_s: $idle_wait, idle_rss_later_kib: $idle_later,
+      idle_rss_later_anon_kib: $idle_later_anon, peak_rss_kib: $peak,
       floor_cold_start_ms: ($fcold | tonumber? // null), floor_idle_rss_kib: ($fidle | tonumber? // null)}' |
     tee -a "$RESULTS" >>"$WORK/results.jsonl"
 
@@ -436,6 +446,9 @@ if proc.get("settings"):
 print(f"- cold start to the first answer from /readyz: {proc['cold_start_ms']} ms")
 print(f"- idle RSS: {proc['idle_rss_kib'] / 1024:.1f} MiB (the process's own {proc['idle_rss_anon_kib'] / 1024:.1f}, "
       f"mapped files {proc['idle_rss_file_kib'] / 1024:.1f}); peak RSS (VmHWM) after every run: {proc['peak_rss_kib'] / 1024:.1f} MiB")
+if proc.get("idle_rss_later_kib") is not None:
+    print(f"- idle RSS {proc['idle_wait_s']} s later: {proc['idle_rss_later_kib'] / 1024:.1f} MiB "
+          f"(the process's own {proc['idle_rss_later_anon_kib'] / 1024:.1f})")
 if proc.get("floor_cold_start_ms") is not None:
     print(f"- floor: cold start {proc['floor_cold_start_ms']} ms, idle RSS {proc['floor_idle_rss_kib'] / 1024:.1f} MiB")
 imports = [r for r in runs if r["scenario"] == "import_leads" and r["connections"] == 1 and r["server"] == "crm"]
