@@ -224,17 +224,54 @@ fn check_query_pairs(pairs: &[(String, String)]) -> Result<(), AppError> {
 
 /// Parses a query string into `T`: 400 `invalid_parameter` naming the problem.
 pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
-    if let Ok(pairs) = serde_html_form::from_str::<Vec<(String, String)>>(raw) {
-        check_query_pairs(&pairs)?;
+    let pairs = serde_html_form::from_str::<Vec<(String, String)>>(raw).ok();
+    if let Some(pairs) = &pairs {
+        check_query_pairs(pairs)?;
     }
-    serde_html_form::from_str(raw).map_err(|e| {
+    let parsed: T = serde_html_form::from_str(raw).map_err(|e| {
         let (code, message) = sanitize_serde_message(&e.to_string());
         AppError::BadRequest {
             code: ErrorCode::InvalidParameter,
             detail: format!("A query parameter is invalid: {message}."),
             errors: vec![FieldError::new("query", code, message)],
         }
-    })
+    })?;
+    if let Some(pairs) = &pairs {
+        refuse_empty_numbers::<T>(pairs)?;
+    }
+    Ok(parsed)
+}
+
+/// An empty number or flag (`limit=`) reads as absent, yet it is not what the parameter
+/// takes. Each empty parameter is read again holding a letter: where that cannot be read,
+/// the parameter takes a number or a flag, and its empty value is a 400 like any other value
+/// it cannot take. (An empty text stays the empty text, for its use case to judge.)
+fn refuse_empty_numbers<T: DeserializeOwned>(pairs: &[(String, String)]) -> Result<(), AppError> {
+    for (name, _) in pairs.iter().filter(|(_, value)| value.is_empty()) {
+        let probe: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(n, v)| {
+                if n == name && v.is_empty() {
+                    (n.as_str(), "x")
+                } else {
+                    (n.as_str(), v.as_str())
+                }
+            })
+            .collect();
+        let Ok(probe) = serde_html_form::to_string(&probe) else {
+            continue;
+        };
+        if serde_html_form::from_str::<T>(&probe).is_err() {
+            return Err(AppError::BadRequest {
+                code: ErrorCode::InvalidParameter,
+                detail: format!(
+                    "The query parameter `{name}` is empty; leave it out to use its default."
+                ),
+                errors: vec![FieldError::new(name.as_str(), "invalid_value", "is empty")],
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The `If-Match` header of a request, for the use case to check at its turn.

@@ -189,6 +189,7 @@ async fn the_event_feed_follows_committed_changes_in_order() {
         "?after=-1",
         "?limit=0",
         "?limit=201",
+        "?limit=",
         "?since=1",
     ] {
         problem(
@@ -201,6 +202,23 @@ async fn the_event_feed_follows_committed_changes_in_order() {
         )
         .await;
     }
+    // An empty number is refused wherever it is taken; an empty text is the empty text.
+    let empty_limit = problem(
+        app.as_user(Method::GET, "/api/v1/customers?limit=&q=x", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
+    assert_eq!(empty_limit["errors"][0]["field"], "limit");
+    let response = app
+        .as_user(Method::GET, "/api/v1/customers?q=", &admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
