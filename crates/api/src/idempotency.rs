@@ -29,7 +29,13 @@ pub const HEADER: &str = "idempotency-key";
 /// Marks an answer that shows a secret, in its extensions: the middleware keeps only that the
 /// request succeeded (and where its resource is), never the answer.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ShowsSecret;
+struct ShowsSecret;
+
+/// `response`, marked as showing a secret: it is sent, never kept for replay.
+pub(crate) fn showing_secret(mut response: HttpResponse) -> HttpResponse {
+    response.extensions_mut().insert(ShowsSecret);
+    response
+}
 /// Largest request body considered (an attachment upload with its multipart framing).
 const MAX_BODY: usize = crm_app::attachments::MAX_ATTACHMENT + 64 * 1024;
 /// Largest response kept for replay: a 1,000-row import's answer with errors on every row

@@ -51,17 +51,15 @@ pub async fn create_api_key(
     body: Json<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let created: CreatedApiKey = uc::create(&state.ctx, &caller, body.input()).await?;
-    let mut response = HttpResponse::build(StatusCode::CREATED)
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/api-keys/{}", created.api_key.id),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(created);
-    response
-        .extensions_mut()
-        .insert(crate::idempotency::ShowsSecret);
-    Ok(response)
+    Ok(crate::idempotency::showing_secret(
+        HttpResponse::build(StatusCode::CREATED)
+            .insert_header((
+                header::LOCATION,
+                format!("/api/v1/api-keys/{}", created.api_key.id),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(created),
+    ))
 }
 
 /// Revokes an API key; it stops working at once.

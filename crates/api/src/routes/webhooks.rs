@@ -19,11 +19,13 @@ fn respond(status: StatusCode, webhook: &Webhook) -> HttpResponse {
 
 fn respond_with_secret(status: StatusCode, created: &WebhookWithSecret) -> HttpResponse {
     let webhook = &created.webhook;
-    let mut response = super::resource(status, created, webhook.version, "webhooks", webhook.id);
-    response
-        .extensions_mut()
-        .insert(crate::idempotency::ShowsSecret);
-    response
+    crate::idempotency::showing_secret(super::resource(
+        status,
+        created,
+        webhook.version,
+        "webhooks",
+        webhook.id,
+    ))
 }
 
 /// Every webhook subscription, oldest first. Secrets are not shown.
