@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use crm_domain::access::Role;
 use crm_server::{Config, ServeOptions, api_settings, identity, open_database, serve, telemetry};
 
+mod sqlite_allocator;
+
 /// CRM backend: a JSON REST API for B2B sales, marketing and service teams.
 #[derive(Debug, Parser)]
 #[command(name = "crm", version)]
@@ -142,6 +144,10 @@ fn main() -> ExitCode {
     if let Err(message) = telemetry::init(&config.log, config.log_format) {
         eprintln!("crm: {message}");
         return ExitCode::from(78);
+    }
+    // Before the first connection: nothing has used SQLite yet.
+    if let Err(sqlite_allocator::NotInstalled(code)) = sqlite_allocator::install() {
+        tracing::warn!(code, "SQLite keeps the C library's allocator");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
