@@ -65,6 +65,10 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a SQLite connection stays open unused.
 const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a SQLite connection stays open at most: it is closed when next given back after
+/// that (a new one opens when one is needed).
+const SQLITE_MAX_LIFETIME: Duration = Duration::from_secs(60);
+
 /// How much of a SQLite database file each connection reads through memory mapping, in
 /// bytes, unless told otherwise.
 pub const DEFAULT_SQLITE_MMAP_SIZE: u64 = 256 << 20;
@@ -84,9 +88,16 @@ pub async fn connect_with(
 ) -> Result<Database, StoreError> {
     let mut options = ConnectOptions::new(url.to_owned());
     if url.starts_with("sqlite:") {
-        // Each SQLite connection keeps a page cache of its own: an idle server gives them
-        // back (a new connection costs microseconds).
-        options.idle_timeout(SQLITE_IDLE_TIMEOUT);
+        // Each SQLite connection keeps a page cache and a memory map of its own, which a quiet
+        // server should give back (a new connection costs well under a millisecond). Idleness
+        // alone does not do it: the pool lends its idle connections in turn, oldest first, so
+        // the periodic light work (the account-change poll every 100 ms, the job worker's
+        // tick) keeps every connection in use and none stays idle for the timeout. Closing
+        // connections by age too bounds what a burst (the reminder generator's read of every
+        // customer due a follow-up, an import) leaves held to a minute.
+        options
+            .idle_timeout(SQLITE_IDLE_TIMEOUT)
+            .max_lifetime(SQLITE_MAX_LIFETIME);
     }
     options
         .max_connections(max_connections)
