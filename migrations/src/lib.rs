@@ -23,6 +23,7 @@ mod m20261203_000015_work_order_load_times;
 mod m20261204_000016_deal_forecast_days;
 mod m20261205_000017_customer_follow_up_order;
 mod m20261206_000018_sparse_indexes;
+mod m20261207_000019_customer_segment_order;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_deal_forecast_days::Migration),
             Box::new(m20261205_000017_customer_follow_up_order::Migration),
             Box::new(m20261206_000018_sparse_indexes::Migration),
+            Box::new(m20261207_000019_customer_segment_order::Migration),
         ]
     }
 }
