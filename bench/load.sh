@@ -12,7 +12,7 @@
 #                        (default postgres://postgres@127.0.0.1:5432/postgres)
 #   CRM_LOAD_CONNECTIONS connection counts (default "1 16 64")
 #   CRM_LOAD_WARM        seconds each read scenario runs unrecorded before it is measured (default 5)
-#   CRM_LOAD_IDLE_WAIT   seconds the idle RSS is read again after the first reading (default 35)
+#   CRM_LOAD_IDLE_WAIT   seconds the idle RSS is read again after the first reading (default 65)
 #   CRM_LOAD_PACED       1 (default): each scenario runs once more at the most connections,
 #                        offered half the throughput it reached there (0: not)
 #   CRM_LOAD_SCENARIOS   scenarios to run (default: all, in the order below)
@@ -344,9 +344,9 @@ run_db() {
   idle_anon=$(kib RssAnon "$pid")
   idle_file=$(kib RssFile "$pid")
   echo "cold start ${cold} ms, idle RSS ${idle} KiB (own ${idle_anon}, mapped files ${idle_file})"
-  # And once the server has been idle a while: SQLite connections left idle for 30 s close and
-  # give their page caches back.
-  local idle_wait=${CRM_LOAD_IDLE_WAIT:-35} idle_later idle_later_anon
+  # And once the server has been idle a while: SQLite connections close a minute after they
+  # opened (or after 30 s unused) and give their page caches and maps back.
+  local idle_wait=${CRM_LOAD_IDLE_WAIT:-65} idle_later idle_later_anon
   sleep "$idle_wait"
   idle_later=$(kib VmRSS "$pid")
   idle_later_anon=$(kib RssAnon "$pid")
