@@ -1,9 +1,11 @@
 //! Many rows in few statements, for the bulk paths (imports, demo data, audit entries and
-//! events of a batch). On PostgreSQL the rows travel as one JSON parameter that
-//! `json_to_recordset` unpacks, JSON columns passing through as the text they are: one short
-//! statement whatever the number of rows, parsed and planned once, where a multi-row
-//! `VALUES` with tens of thousands of parameters costs more to parse and bind than to
-//! execute. On SQLite, which parses quickly, as multi-row `VALUES` in chunks under its
+//! events of a batch). On PostgreSQL each column travels as one array parameter of its
+//! values' texts, beside one of booleans marking its NULLs, and `unnest` lays them out as
+//! rows, each text cast to its column's type: one short statement whatever the number of
+//! rows, parsed and planned once, where a multi-row `VALUES` with tens of thousands of
+//! parameters costs more to parse and bind than to execute, and where one JSON document of
+//! all the rows (`json_to_recordset`) costs PostgreSQL a parse of the whole document before
+//! each JSON column's own. On SQLite, which parses quickly, as multi-row `VALUES` in chunks under its
 //! bound-parameter limit, each row's values moved into the statement, JSON documents as
 //! their text. Also: which of many ids pass a condition, in one query.
 
@@ -39,45 +41,51 @@ where
     }
     let table = <A::Entity as Default>::default().table_name().to_owned();
     if conn.get_database_backend() == DbBackend::Postgres {
+        let count = rows.len();
         let mut names = Vec::with_capacity(columns.len());
-        let mut defs = Vec::with_capacity(columns.len());
-        for column in &columns {
-            let name = column.as_str();
-            names.push(format!("\"{name}\""));
-            defs.push(format!(
-                "\"{name}\" {}",
+        let mut params = Vec::with_capacity(columns.len() * 2);
+        let mut outputs = Vec::with_capacity(columns.len());
+        for (i, column) in columns.iter().enumerate() {
+            names.push(format!("\"{}\"", column.as_str()));
+            let (text, null) = (2 * i + 1, 2 * i + 2);
+            params.push(format!("${text}::text[], ${null}::bool[]"));
+            outputs.push(format!(
+                "CASE WHEN r.n{i} THEN NULL ELSE r.v{i}::{} END",
                 pg_type(column.def().get_column_type())?
             ));
         }
-        let keys: Vec<&'static str> = columns.iter().map(|c| c.as_str()).collect();
-        let mut records = Vec::with_capacity(rows.len());
+        // Column by column: each value as its text, and whether it is NULL.
+        let mut texts: Vec<Vec<String>> = vec![Vec::with_capacity(count); columns.len()];
+        let mut nulls: Vec<Vec<bool>> = vec![Vec::with_capacity(count); columns.len()];
         for mut row in rows {
-            let mut values = Vec::with_capacity(columns.len());
-            for column in &columns {
+            for (i, column) in columns.iter().enumerate() {
                 // Taken, not copied: a row's JSON documents move into the statement.
-                values.push(json_of(row.take(*column).into_value())?);
+                let text = pg_text(row.take(*column).into_value())?;
+                nulls[i].push(text.is_none());
+                texts[i].push(text.unwrap_or_default());
             }
-            records.push(Record {
-                keys: &keys,
-                values,
-            });
         }
-        let names = names.join(", ");
+        let aliases = (0..columns.len())
+            .map(|i| format!("v{i}, n{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         // In the order given, so that sequences (the event feed's) number rows as listed.
         let sql = format!(
-            "INSERT INTO \"{table}\" ({names}) SELECT {names} FROM ROWS FROM \
-             (json_to_recordset($1::text::json) AS ({})) WITH ORDINALITY AS r({names}, \"ordinality\") \
-             ORDER BY \"ordinality\"",
-            defs.join(", ")
+            "INSERT INTO \"{table}\" ({}) SELECT {} FROM unnest({}) WITH ORDINALITY \
+             AS r({aliases}, \"ordinality\") ORDER BY \"ordinality\"",
+            names.join(", "),
+            outputs.join(", "),
+            params.join(", ")
         );
-        // Sent as text: the driver copies parameters before binding them, and a string is
-        // copied in one move where a JSON tree is rebuilt node by node.
-        let records = serde_json::to_string(&records)
-            .map_err(|e| StoreError::Database(DbErr::Custom(e.to_string())))?;
+        let mut values = Vec::with_capacity(columns.len() * 2);
+        for (text, null) in texts.into_iter().zip(nulls) {
+            values.push(Value::from(text));
+            values.push(Value::from(null));
+        }
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql,
-            [Value::String(Some(records))],
+            values,
         ))
         .await?;
         return Ok(());
@@ -150,23 +158,6 @@ pub async fn ids_among<E: EntityTrait>(
         .await?)
 }
 
-/// One row as a JSON object, written straight into the statement's text.
-struct Record<'a> {
-    keys: &'a [&'static str],
-    values: Vec<Json>,
-}
-
-impl serde::Serialize for Record<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.keys.len()))?;
-        for (key, value) in self.keys.iter().zip(&self.values) {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
 fn unsupported(what: &str) -> StoreError {
     StoreError::Database(DbErr::Custom(format!("bulk insert: unsupported {what}")))
 }
@@ -189,30 +180,33 @@ fn pg_type(column: &ColumnType) -> Result<&'static str, StoreError> {
     })
 }
 
-/// A value as the JSON that `json_to_recordset` reads back into the column's type.
-fn json_of(value: Option<Value>) -> Result<Json, StoreError> {
+/// A value as the text PostgreSQL reads back into the column's type (`None`: NULL). A JSON
+/// document is its text, and JSON's `null` is NULL, as an unset column is.
+fn pg_text(value: Option<Value>) -> Result<Option<String>, StoreError> {
     let Some(value) = value else {
-        return Ok(Json::Null);
+        return Ok(None);
     };
     Ok(match value {
-        Value::Bool(v) => v.map_or(Json::Null, Json::Bool),
-        Value::SmallInt(v) => v.map_or(Json::Null, Json::from),
-        Value::Int(v) => v.map_or(Json::Null, Json::from),
-        Value::BigInt(v) => v.map_or(Json::Null, Json::from),
-        Value::String(v) => v.map_or(Json::Null, Json::String),
-        Value::Uuid(v) => v.map_or(Json::Null, |u| Json::String(u.to_string())),
-        Value::Json(v) => v.map_or(Json::Null, |j| *j),
-        Value::ChronoDate(v) => v.map_or(Json::Null, |d| Json::String(d.to_string())),
+        Value::Bool(v) => v.map(|b| b.to_string()),
+        Value::SmallInt(v) => v.map(|n| n.to_string()),
+        Value::Int(v) => v.map(|n| n.to_string()),
+        Value::BigInt(v) => v.map(|n| n.to_string()),
+        Value::String(v) => v,
+        Value::Uuid(v) => v.map(|u| u.to_string()),
+        Value::Json(v) => match v.map(|j| *j) {
+            None | Some(Json::Null) => None,
+            Some(json) => Some(
+                serde_json::to_string(&json)
+                    .map_err(|e| StoreError::Database(DbErr::Custom(e.to_string())))?,
+            ),
+        },
+        Value::ChronoDate(v) => v.map(|d| d.to_string()),
         // Microseconds, as PostgreSQL keeps them (truncated, like the binary protocol).
-        Value::ChronoDateTimeUtc(v) => v.map_or(Json::Null, |t| {
-            Json::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
-        }),
-        Value::ChronoDateTimeWithTimeZone(v) => v.map_or(Json::Null, |t| {
-            Json::String(t.to_rfc3339_opts(SecondsFormat::Micros, true))
-        }),
-        Value::ChronoDateTime(v) => v.map_or(Json::Null, |t| {
-            Json::String(t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
-        }),
+        Value::ChronoDateTimeUtc(v) => v.map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        Value::ChronoDateTimeWithTimeZone(v) => {
+            v.map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true))
+        }
+        Value::ChronoDateTime(v) => v.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
         other => return Err(unsupported(&format!("value {other:?}"))),
     })
 }
