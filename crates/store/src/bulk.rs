@@ -5,9 +5,9 @@
 //! rows, parsed and planned once, where a multi-row `VALUES` with tens of thousands of
 //! parameters costs more to parse and bind than to execute, and where one JSON document of
 //! all the rows (`json_to_recordset`) costs PostgreSQL a parse of the whole document before
-//! each JSON column's own. On SQLite, which parses quickly, as multi-row `VALUES` in chunks under its
-//! bound-parameter limit, each row's values moved into the statement, JSON documents as
-//! their text. Also: which of many ids pass a condition, in one query.
+//! each JSON column's own. On SQLite, which parses quickly, as multi-row `VALUES` in chunks
+//! under its bound-parameter limit, each row's values moved into the statement, JSON
+//! documents as their text. Also: which of many ids pass a condition, in one query.
 
 use chrono::SecondsFormat;
 use sea_orm::sea_query::{ColumnType, Value};
