@@ -128,8 +128,7 @@ const CUSTOMER_COLUMNS: &str = "c.id, c.name, c.uscc, c.industry_code, c.custome
      c.lost_at, c.lost_reason, c.created_by, c.created_at, c.updated_at, c.version";
 
 /// The contact columns (30–36).
-const CONTACT_COLUMNS: &str =
-    "k.id, k.name, k.title, k.mobile, k.email, k.birthday, k.is_primary";
+const CONTACT_COLUMNS: &str = "k.id, k.name, k.title, k.mobile, k.email, k.birthday, k.is_primary";
 
 /// The customer's contacts as a JSON array, unordered (sorted after reading, as the API
 /// does): PostgreSQL.
@@ -450,9 +449,9 @@ async fn connect(url: &str) -> Result<Db, sqlx::Error> {
         // The API's SQLite settings (crm_store::db::connect), the map size from the same
         // setting as the server's.
         let mmap_mib: u64 = match std::env::var("CRM_SQLITE_MMAP_MIB") {
-            Ok(mib) => mib
-                .parse()
-                .map_err(|_| sqlx::Error::Configuration("CRM_SQLITE_MMAP_MIB: not a number".into()))?,
+            Ok(mib) => mib.parse().map_err(|_| {
+                sqlx::Error::Configuration("CRM_SQLITE_MMAP_MIB: not a number".into())
+            })?,
             Err(_) => 256,
         };
         let options = SqliteConnectOptions::from_str(url)?
