@@ -55,8 +55,13 @@ where
             ));
         }
         // Column by column: each value as its text, and whether it is NULL.
-        let mut texts: Vec<Vec<String>> = vec![Vec::with_capacity(count); columns.len()];
-        let mut nulls: Vec<Vec<bool>> = vec![Vec::with_capacity(count); columns.len()];
+        // (`vec![v; n]` would clone `v`, and a clone keeps none of its capacity.)
+        let mut texts: Vec<Vec<String>> = (0..columns.len())
+            .map(|_| Vec::with_capacity(count))
+            .collect();
+        let mut nulls: Vec<Vec<bool>> = (0..columns.len())
+            .map(|_| Vec::with_capacity(count))
+            .collect();
         for mut row in rows {
             for (i, column) in columns.iter().enumerate() {
                 // Taken, not copied: a row's JSON documents move into the statement.
